@@ -1,0 +1,24 @@
+"""clevrlang: a small typed language for CLEVR-style visual reasoning programs.
+
+>>> p = parse("scene() |> filter[red cube] |> count")
+>>> p.to_clevr_json()[1]
+{'function': 'filter_color', 'inputs': [0], 'value_inputs': ['red']}
+"""
+
+from clevrlang.errors import ClevrError
+from clevrlang.program import Program, parse
+
+__all__ = ["ClevrError", "Program", "parse", "load_scenes", "load_questions", "get_backend"]
+
+
+def __getattr__(name):
+    # Loaders and back ends are imported on first use, so `import clevrlang` stays light.
+    if name in ("load_scenes", "load_questions"):
+        from clevrlang import data
+
+        return getattr(data, name)
+    if name == "get_backend":
+        from clevrlang.backends import get_backend
+
+        return get_backend
+    raise AttributeError(f"module 'clevrlang' has no attribute {name!r}")

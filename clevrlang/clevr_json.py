@@ -1,0 +1,95 @@
+"""CLEVR's JSON program format <-> IR, exactly.
+
+CLEVR writes a program as a list of nodes, each naming its inputs by list position. Three
+spellings exist and all are read:
+
+* released CLEVR v1.0: ``{"function": f, "inputs": [...], "value_inputs": [...]}``
+* the generator's output file: ``{"type": f, "inputs": [...], "value_inputs": [...]}``
+* the generator's internal form: ``{"type": f, "inputs": [...], "side_inputs": [...]}``
+
+Node lists are trees in post-order with inputs left to right (shared sub-programs appear
+once per use); IR nodes are shared, so writing unfolds the DAG back into that order.
+"""
+
+from __future__ import annotations
+
+from clevrlang.errors import DataError
+from clevrlang.ir import Node, tree_postorder
+from clevrlang.vocabulary import ENUMS, FUNCTIONS, MACROS
+
+STYLES = ("released", "generator")
+
+
+def _fail(msg: str, where: str | None, index: int | None = None) -> DataError:
+    at = f"program node {index}: " if index is not None else ""
+    return DataError(at + msg, where=where)
+
+
+def node_from_json(nodes: list, where: str | None = None) -> Node:
+    """The IR of a CLEVR JSON program (the value of its last node)."""
+    if not isinstance(nodes, list) or not nodes:
+        raise _fail("a program must be a non-empty list of nodes", where)
+    built: list[Node] = []
+    for i, raw in enumerate(nodes):
+        if not isinstance(raw, dict):
+            raise _fail(f"expected an object, found {type(raw).__name__}", where, i)
+        name = raw.get("function", raw.get("type"))
+        if not isinstance(name, str):
+            raise _fail("missing 'function' (or 'type')", where, i)
+        f = FUNCTIONS.get(name)
+        if f is None or not f.clevr:
+            why = ("is a template macro; expand it first" if name in MACROS
+                   else "is not a CLEVR function")
+            raise _fail(f"'{name}' {why}", where, i)
+        inputs = raw.get("inputs", [])
+        values = raw.get("value_inputs", raw.get("side_inputs", []))
+        if not isinstance(inputs, list) or not isinstance(values, list):
+            raise _fail("'inputs' and 'value_inputs' must be lists", where, i)
+        if name == "scene" and inputs:
+            raise _fail("scene takes no inputs in CLEVR programs", where, i)
+        want = f.inputs[: len(f.inputs) - f.optional_inputs]
+        if len(inputs) != len(want):
+            raise _fail(f"{name} takes {len(want)} input(s), found {len(inputs)}", where, i)
+        args = []
+        for j, (k, t) in enumerate(zip(inputs, want)):
+            if not isinstance(k, int) or not 0 <= k < i:
+                raise _fail(f"input {j} = {k!r} must name an earlier node (0..{i - 1})", where, i)
+            if built[k].type is not t:
+                raise _fail(f"{name} needs {t} for input {j}, node {k} ({built[k].op}) "
+                            f"gives {built[k].type}", where, i)
+            args.append(built[k])
+        if len(values) != len(f.params):
+            raise _fail(f"{name} takes {len(f.params)} value input(s), found {len(values)}",
+                        where, i)
+        for v, p in zip(values, f.params):
+            if v not in ENUMS[p.type]:
+                raise _fail(f"{name} needs a {p.type} value, found {v!r}", where, i)
+        built.append(Node.make(name, tuple(values), tuple(args)))
+    return built[-1]
+
+
+def node_to_json(node: Node, style: str = "released") -> list[dict]:
+    """CLEVR's node list for an IR node (released v1.0 keys unless ``style="generator"``)."""
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}")
+    out = []
+    for n, inputs in tree_postorder(node):
+        f = FUNCTIONS.get(n.op)
+        if f is None or not f.clevr or (n.op == "scene" and n.inputs):
+            raise DataError(f"'{n.label()}' cannot be written as a CLEVR JSON program "
+                            "(only CLEVR's own functions on the current scene can)")
+        if style == "released":
+            out.append({"function": n.op, "inputs": inputs, "value_inputs": list(n.values)})
+        else:
+            item = {"type": n.op, "inputs": inputs}
+            if n.values:
+                item["side_inputs"] = list(n.values)
+            out.append(item)
+    return out
+
+
+def normalize(nodes: list) -> list[dict]:
+    """A JSON program in released form, dropping extra keys (``_output``): for comparisons."""
+    return [{"function": n.get("function", n.get("type")), "inputs": list(n.get("inputs", [])),
+             "value_inputs": list(n.get("value_inputs", n.get("side_inputs", [])))}
+            for n in nodes]

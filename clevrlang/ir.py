@@ -1,0 +1,176 @@
+"""The program IR: a DAG of frozen, hash-consed function nodes.
+
+A :class:`Node` is one function application (``filter_color[red]`` of its inputs) or a
+constant. Building the same node twice returns the same object, so equal sub-programs are
+shared (``let`` needs nothing special, and a batch of questions shares its common parts),
+identity is equality, and analyses can be cached per node. Nodes never change; analyses
+(batch plans, traces) live beside them, keyed by node.
+
+>>> s = Node.make("scene")
+>>> a = Node.make("filter_color", ("red",), (s,))
+>>> a is Node.make("filter_color", ("red",), (Node.make("scene"),))
+True
+>>> a.type
+<Type.OBJECTS: 'Objects'>
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Iterable, Iterator
+
+from clevrlang.vocabulary import FUNCTIONS, Type
+
+CONST = "const"  # a literal: values = (python value,), type given
+PARAM = "param"  # a def's formal parameter while its body is checked; never in a Program
+
+
+class Node:
+    """One IR node. Create with :meth:`make`; instances are interned and immutable."""
+
+    __slots__ = ("op", "values", "inputs", "type", "depth", "__weakref__")
+    _interned: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+
+    op: str
+    values: tuple
+    inputs: tuple["Node", ...]
+    type: Type
+    depth: int  # longest path from a leaf; leaves are 0
+
+    @classmethod
+    def make(cls, op: str, values: tuple = (), inputs: tuple["Node", ...] = (),
+             type: Type | None = None) -> "Node":
+        """The node for ``op[values](inputs)``; returns the existing one when there is one.
+
+        ``type`` is given for constants and parameters; for functions it comes from the
+        vocabulary. Type *checking* is the checker's job; this only records the result.
+        """
+        values = tuple(values)
+        inputs = tuple(inputs)
+        if type is None:
+            type = FUNCTIONS[op].output
+        # Inputs are kept alive by the node, so their ids are stable while the key is used.
+        key = (op, values, type, tuple(id(i) for i in inputs))
+        node = cls._interned.get(key)
+        if node is None:
+            node = object.__new__(cls)
+            for name, value in (("op", op), ("values", values), ("inputs", inputs),
+                                ("type", type),
+                                ("depth", 1 + max((i.depth for i in inputs), default=-1))):
+                object.__setattr__(node, name, value)
+            cls._interned[key] = node
+        return node
+
+    @classmethod
+    def const(cls, value, type: Type) -> "Node":
+        return cls.make(CONST, (value,), (), type)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("IR nodes are immutable")
+
+    def __reduce__(self):  # pickling would break interning; rebuild through make()
+        return (Node.make, (self.op, self.values, self.inputs, self.type))
+
+    @property
+    def function(self):
+        """The vocabulary entry of this node's function (None for constants)."""
+        return FUNCTIONS.get(self.op)
+
+    def label(self) -> str:
+        """``filter_color[red]``, ``count``, ``"img.png"`` -- the node without its inputs."""
+        if self.op == CONST:
+            return repr(self.values[0]) if isinstance(self.values[0], str) and self.type is Type.STR \
+                else str(self.values[0])
+        if self.op == PARAM:
+            return str(self.values[0])
+        if not self.values:
+            return self.op
+        f = FUNCTIONS.get(self.op)
+        parts = []
+        for i, v in enumerate(self.values):
+            p = f.params[i] if f and i < len(f.params) else None
+            parts.append(f"{p.keyword}={v}" if p is not None and p.keyword else str(v))
+        return f"{self.op}[{', '.join(parts)}]"
+
+    def __repr__(self) -> str:
+        if not self.inputs:
+            return f"<{self.label()}>" if self.op == CONST else f"<{self.label()}()>"
+        return f"<{self.label()}(...) : {self.type}>"
+
+
+def postorder(roots: Iterable[Node]) -> list[Node]:
+    """Every node reachable from ``roots`` once, inputs before users (a topological order)."""
+    seen: set[int] = set()
+    order: list[Node] = []
+    for root in roots:
+        stack: list[tuple[Node, int]] = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if id(node) in seen:
+                continue
+            if i < len(node.inputs):
+                stack.append((node, i + 1))
+                child = node.inputs[i]
+                if id(child) not in seen:
+                    stack.append((child, 0))
+            else:
+                seen.add(id(node))
+                order.append(node)
+    return order
+
+
+def tree_postorder(root: Node) -> Iterator[tuple[Node, list[int]]]:
+    """The DAG unfolded into a tree, post-order, inputs left to right: CLEVR's node-list order.
+
+    Yields each tree position's node and the list positions of its inputs.
+    """
+    out: list[tuple[Node, list[int]]] = []
+
+    def visit(node: Node) -> int:
+        idx = [visit(child) for child in node.inputs]
+        out.append((node, idx))
+        return len(out) - 1
+
+    visit(root)
+    return iter(out)
+
+
+def verify(roots: Iterable[Node]) -> None:
+    """Check every node against the vocabulary; raise ValueError saying how to fix it.
+
+    The checker only builds well-typed nodes; this guards passes and hand-built graphs.
+    """
+    for node in postorder(roots):
+        if node.op == CONST:
+            if node.inputs or len(node.values) != 1:
+                raise ValueError(f"{node!r}: a constant has one value and no inputs")
+            continue
+        if node.op == PARAM:
+            raise ValueError(f"{node!r}: parameter {node.values[0]!r} was not substituted; "
+                             "inline the def before building a program")
+        f = FUNCTIONS.get(node.op)
+        if f is None:
+            raise ValueError(f"{node!r}: unknown function {node.op!r}; add it to the vocabulary")
+        if node.type is not f.output:
+            raise ValueError(f"{node!r}: {node.op} returns {f.output}, node says {node.type}")
+        required = f.arity - f.optional_inputs
+        if not required <= len(node.inputs) <= f.arity:
+            raise ValueError(f"{node!r}: {node.op} takes {f.arity} input(s), has {len(node.inputs)}")
+        for i, (child, want) in enumerate(zip(node.inputs, f.inputs)):
+            if child.type is not want:
+                raise ValueError(f"{node!r}: input {i} is {child.type}, {node.op} wants {want}")
+        if len(node.values) != len(f.params):
+            raise ValueError(f"{node!r}: {node.op} takes {len(f.params)} value(s), "
+                             f"has {len(node.values)}")
+
+
+def to_networkx(roots: Iterable[Node]):
+    """The DAG as a networkx DiGraph (edges input -> user), for ``:ir`` and drawing."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for node in postorder(roots):
+        graph.add_node(id(node), label=node.label(), type=str(node.type), op=node.op)
+        for pos, child in enumerate(node.inputs):
+            graph.add_edge(id(child), id(node), position=pos)
+    return graph
