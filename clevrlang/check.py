@@ -57,7 +57,7 @@ class Checker:
         self.lets: dict[str, tuple[Node, Span]] = {}
         self.defs: dict[str, S.Def] = {}
         self.def_types: dict[str, tuple[tuple[Type, ...], Type]] = {}
-        self.names: dict[Node, str] = {}  # let names, for printing the program back
+        self.names: list[tuple[Node, str]] = []  # let names in order, for printing back
         self.roots: list[Root] = []
 
     # -- statements ---------------------------------------------------------------------
@@ -66,7 +66,7 @@ class Checker:
             self._fresh_name(st.name)
             node = self.expr(st.expr, {})
             self.lets[st.name.name] = (node, st.name.span)
-            self.names.setdefault(node, st.name.name)
+            self.names.append((node, st.name.name))
         elif isinstance(st, S.Def):
             self._define(st)
         elif isinstance(st, S.Expect):

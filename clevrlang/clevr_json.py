@@ -7,14 +7,17 @@ spellings exist and all are read:
 * the generator's output file: ``{"type": f, "inputs": [...], "value_inputs": [...]}``
 * the generator's internal form: ``{"type": f, "inputs": [...], "side_inputs": [...]}``
 
-Node lists are trees in post-order with inputs left to right (shared sub-programs appear
-once per use); IR nodes are shared, so writing unfolds the DAG back into that order.
+A node list is a tree (or DAG) in some topological order. Writing unfolds the IR into a
+tree in post-order, inputs left to right -- except that ``let``-named nodes are written first,
+in ``let`` order, and referenced (not repeated) wherever they are used. Reading chooses those
+names so that writing gives back the very same list: CLEVR's templates do not always list
+nodes in post-order (comparison questions list both objects before querying them).
 """
 
 from __future__ import annotations
 
 from clevrlang.errors import DataError
-from clevrlang.ir import Node, tree_postorder
+from clevrlang.ir import Node, postorder, tree_postorder
 from clevrlang.vocabulary import ENUMS, FUNCTIONS, MACROS
 
 STYLES = ("released", "generator")
@@ -25,8 +28,8 @@ def _fail(msg: str, where: str | None, index: int | None = None) -> DataError:
     return DataError(at + msg, where=where)
 
 
-def node_from_json(nodes: list, where: str | None = None) -> Node:
-    """The IR of a CLEVR JSON program (the value of its last node)."""
+def node_from_json(nodes: list, where: str | None = None) -> tuple[Node, list[tuple[Node, str]]]:
+    """The IR of a CLEVR JSON program (its last node) and the let names that keep its order."""
     if not isinstance(nodes, list) or not nodes:
         raise _fail("a program must be a non-empty list of nodes", where)
     built: list[Node] = []
@@ -65,15 +68,68 @@ def node_from_json(nodes: list, where: str | None = None) -> Node:
             if v not in ENUMS[p.type]:
                 raise _fail(f"{name} needs a {p.type} value, found {v!r}", where, i)
         built.append(Node.make(name, tuple(values), tuple(args)))
-    return built[-1]
+    names = _layout_names(nodes, built)
+    return built[-1], names
 
 
-def node_to_json(node: Node, style: str = "released") -> list[dict]:
-    """CLEVR's node list for an IR node (released v1.0 keys unless ``style="generator"``)."""
+def _layout_names(nodes: list, built: list[Node]) -> list[tuple[Node, str]]:
+    """Names for the nodes that must be lets for :func:`node_to_json` to keep this order.
+
+    Post-order keeps finished sub-programs on a stack that each function pops its inputs
+    from. A function whose inputs are not the top of that stack (or an input used twice)
+    means the list was written in another order: the nodes waiting on the stack then are
+    written first, as lets.
+    """
+    bound: list[int] = []
+    stack: list[int] = []
+    uses = [0] * len(nodes)
+    for raw in nodes:
+        for k in raw.get("inputs", []):
+            uses[k] += 1
+    for i, raw in enumerate(nodes):
+        ins = [k for k in raw.get("inputs", []) if k not in bound]
+        if stack[len(stack) - len(ins):] != ins or len(stack) < len(ins):
+            bound.extend(k for k in stack if k not in bound)
+            stack.clear()
+        else:
+            del stack[len(stack) - len(ins):]
+        if uses[i] > 1 and i not in bound:
+            bound.append(i)
+        elif i not in bound:
+            stack.append(i)
+    taken: set[str] = set()
+    return [(built[k], _fresh(_describe(built[k]), taken)) for k in sorted(bound)]
+
+
+def _describe(node: Node) -> str:
+    """A readable let name: ``red_metal_sphere`` for unique(filter...(...)), else the op."""
+    words = []
+    n = node.inputs[0] if node.op == "unique" and node.inputs else node
+    while n.op.startswith("filter_") and n.values:
+        words.insert(0, str(n.values[0]))
+        n = n.inputs[0]
+    if words:
+        return "_".join(words)
+    return {"unique": "obj", "scene": "objs"}.get(node.op, node.op.split("_")[0])
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    name, k = base, 2
+    while name in taken or name in FUNCTIONS or name in ("filter", "let", "def", "expect"):
+        name, k = f"{base}{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def node_to_json(node: Node, names=(), style: str = "released") -> list[dict]:
+    """CLEVR's node list for an IR node (released v1.0 keys unless ``style="generator"``).
+
+    Nodes in ``names`` (in its order) are written first and shared where used.
+    """
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}")
     out = []
-    for n, inputs in tree_postorder(node):
+    for n, inputs in tree_postorder(node, _reachable_lets(node, names)):
         f = FUNCTIONS.get(n.op)
         if f is None or not f.clevr or (n.op == "scene" and n.inputs):
             raise DataError(f"'{n.label()}' cannot be written as a CLEVR JSON program "
@@ -93,3 +149,8 @@ def normalize(nodes: list) -> list[dict]:
     return [{"function": n.get("function", n.get("type")), "inputs": list(n.get("inputs", [])),
              "value_inputs": list(n.get("value_inputs", n.get("side_inputs", [])))}
             for n in nodes]
+
+
+def _reachable_lets(root: Node, names) -> list[Node]:
+    reachable = set(postorder([root]))
+    return [n for n, _ in names if n in reachable and n is not root]

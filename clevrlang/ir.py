@@ -119,20 +119,40 @@ def postorder(roots: Iterable[Node]) -> list[Node]:
     return order
 
 
-def tree_postorder(root: Node) -> Iterator[tuple[Node, list[int]]]:
+def tree_postorder(root: Node, shared: Iterable[Node] = ()) -> Iterator[tuple[Node, list[int]]]:
     """The DAG unfolded into a tree, post-order, inputs left to right: CLEVR's node-list order.
 
-    Yields each tree position's node and the list positions of its inputs.
+    ``shared`` nodes (a node may be listed more than once) are visited first, in the order
+    given, each at its own position; later uses of such a node take its positions in turn
+    (the last one is reused once they run out) instead of unfolding it again. Yields each
+    position's node and the list positions of its inputs.
     """
     out: list[tuple[Node, list[int]]] = []
+    placed: dict[Node, list[int]] = {}
 
     def visit(node: Node) -> int:
+        slots = placed.get(node)
+        if slots:
+            return slots.pop(0) if len(slots) > 1 else slots[0]
         idx = [visit(child) for child in node.inputs]
         out.append((node, idx))
         return len(out) - 1
 
+    for node in shared:
+        pos = visit_fresh(node, visit, placed)
+        placed.setdefault(node, []).append(pos)
     visit(root)
     return iter(out)
+
+
+def visit_fresh(node: Node, visit, placed: dict) -> int:
+    """Visit ``node`` as a new position even if it was placed before (a repeated let)."""
+    slots = placed.pop(node, None)
+    try:
+        return visit(node)
+    finally:
+        if slots is not None:
+            placed[node] = slots
 
 
 def verify(roots: Iterable[Node]) -> None:

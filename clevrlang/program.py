@@ -9,7 +9,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from clevrlang import clevr_json
 from clevrlang.check import Checker, Root
@@ -24,7 +24,7 @@ class Program:
     """Top-level results (expressions and expectations) and the ``let`` names of shared nodes."""
 
     roots: tuple[Root, ...]
-    names: dict = field(default_factory=dict)  # Node -> let name, for printing
+    names: tuple = ()  # (Node, let name) pairs in let order; a node may have several
     source: Source | None = None
 
     # -- construction ---------------------------------------------------------------------
@@ -35,7 +35,8 @@ class Program:
     @classmethod
     def from_clevr_json(cls, nodes: list, where: str | None = None) -> "Program":
         """From a CLEVR JSON program (released or generator spelling)."""
-        return cls.from_node(clevr_json.node_from_json(nodes, where))
+        node, names = clevr_json.node_from_json(nodes, where)
+        return cls((Root(node),), tuple(names))
 
     # -- views ----------------------------------------------------------------------------
     @property
@@ -58,7 +59,7 @@ class Program:
 
     # -- spellings ------------------------------------------------------------------------
     def to_clevr_json(self, style: str = "released") -> list[dict]:
-        return clevr_json.node_to_json(self.node, style)
+        return clevr_json.node_to_json(self.node, self.names, style)
 
     def to_clv(self) -> str:
         """The canonical text: lets for named shared nodes, pipes for one-input functions."""
@@ -74,7 +75,7 @@ def parse(text: str, name: str = "<input>") -> Program:
     checker = Checker()
     for statement in module.statements:
         checker.statement(statement)
-    return Program(tuple(checker.roots), checker.names, module.source)
+    return Program(tuple(checker.roots), tuple(checker.names), module.source)
 
 
 def format_value(value, type: Type | None = None) -> str:
@@ -88,31 +89,33 @@ def format_value(value, type: Type | None = None) -> str:
 
 
 class _Printer:
-    def __init__(self, names: dict):
+    """Prints lets (in let order) then roots; references to a node bound by several lets
+    take its names in turn, mirroring :func:`clevrlang.ir.tree_postorder`."""
+
+    def __init__(self, names):
         self.names = names
-        self.emitted: set[Node] = set()
+        self.done: set[int] = set()
+        self.refs: dict[Node, list[str]] = {}
 
     def program(self, roots) -> str:
         lines = []
         for root in roots:
-            for node in postorder([root.node]):
-                if node in self.names and node not in self.emitted and node is not root.node \
-                        and self._used_below(root.node, node):
-                    lines.append(f"let {self.names[node]} = {self.expr(node, top=True)}")
-                    self.emitted.add(node)
+            reachable = set(postorder([root.node]))
+            for k, (node, name) in enumerate(self.names):
+                if k not in self.done and node in reachable and node is not root.node:
+                    lines.append(f"let {name} = {self.expr(node, top=True)}")
+                    self.refs.setdefault(node, []).append(name)
+                    self.done.add(k)
             text = self.expr(root.node, top=True)
             if root.is_expect:
                 text = f"expect {text} == {format_value(root.expected, root.node.type)}"
             lines.append(text)
         return "\n".join(lines)
 
-    @staticmethod
-    def _used_below(root: Node, node: Node) -> bool:
-        return node.op != CONST and node.op != "scene" or bool(node.inputs)
-
     def expr(self, node: Node, top: bool = False) -> str:
-        if not top and node in self.emitted:
-            return self.names[node]
+        names = self.refs.get(node)
+        if not top and names:
+            return names.pop(0) if len(names) > 1 else names[0]
         if node.op == CONST:
             return format_value(node.values[0], node.type)
         label = node.label()

@@ -1,0 +1,140 @@
+"""Reading CLEVR's scene and question files (the released v1.0 layout and our generator's).
+
+Malformed or truncated JSON is reported with file, line, column and a caret; a missing
+field names the scene or question and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from clevrlang.errors import DataError, Source, Span
+from clevrlang.program import Program
+from clevrlang.scene import Scene
+from clevrlang.vocabulary import render_value
+
+
+def read_json(path: str | os.PathLike):
+    """Parse a JSON file; errors point at the offending character."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise DataError("no such file", where=path) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, expected a JSON file", where=path) from None
+    except UnicodeDecodeError:
+        raise DataError("is not a text (UTF-8 JSON) file", where=path) from None
+    except OSError as e:
+        raise DataError(f"cannot read: {e.strerror}", where=path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        what = "truncated JSON (the file ends early)" if e.pos >= len(text.rstrip()) \
+            else f"invalid JSON: {e.msg}"
+        src = Source(text if len(text) < 50_000_000 else "", path)
+        raise DataError(what, Span(src, e.pos, e.pos + 1)) from None
+
+
+def _scene_list(data, path: str) -> list:
+    if isinstance(data, dict) and "scenes" in data:
+        data = data["scenes"]
+    elif isinstance(data, dict) and "objects" in data:
+        data = [data]
+    if not isinstance(data, list):
+        raise DataError("expected {'scenes': [...]}, a list of scenes, or one scene", where=path)
+    return data
+
+
+def load_scenes(path: str | os.PathLike) -> list[Scene]:
+    """The scenes of a CLEVR scenes file, validated, in file order."""
+    path = os.fspath(path)
+    return [Scene(raw, i, path) for i, raw in enumerate(_scene_list(read_json(path), path))]
+
+
+@dataclass(eq=False)
+class Question:
+    """One CLEVR question. ``program`` is converted on first use (files can be large)."""
+
+    raw: dict
+    index: int
+    where: str | None = None
+    info: dict = field(default_factory=dict)
+
+    @cached_property
+    def program(self) -> Program | None:
+        nodes = self.raw.get("program")
+        if nodes is None:
+            return None
+        return Program.from_clevr_json(nodes, where=f"{self.where}, question {self.index}")
+
+    @property
+    def answer(self) -> str | None:
+        a = self.raw.get("answer")
+        return None if a is None else render_value(a)
+
+    @property
+    def question_index(self) -> int:
+        return int(self.raw.get("question_index", self.index))
+
+    @property
+    def image_index(self) -> int | None:
+        return self.raw.get("image_index")
+
+    @property
+    def image_filename(self) -> str | None:
+        return self.raw.get("image_filename")
+
+    @property
+    def text(self) -> str:
+        return self.raw.get("question", "")
+
+    @property
+    def family(self) -> int | None:
+        return self.raw.get("question_family_index")
+
+    @property
+    def question_type(self) -> str | None:
+        nodes = self.raw.get("program")
+        if not nodes:
+            return None
+        last = nodes[-1]
+        return last.get("function", last.get("type")) if isinstance(last, dict) else None
+
+
+def load_questions(path: str | os.PathLike) -> list[Question]:
+    """The questions of a CLEVR questions file (``{"info": ..., "questions": [...]}``)."""
+    path = os.fspath(path)
+    data = read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("questions"), list):
+        items, info = data["questions"], data.get("info", {})
+    elif isinstance(data, list):
+        items, info = data, {}
+    else:
+        raise DataError("expected {'questions': [...]}", where=path)
+    out = []
+    for i, raw in enumerate(items):
+        if not isinstance(raw, dict):
+            raise DataError(f"question {i} is not an object", where=path)
+        out.append(Question(raw, i, path, info))
+    return out
+
+
+def scene_for(question: Question, scenes: list[Scene], by_filename: dict | None = None) -> Scene:
+    """The scene a question is about (by image_index, else by image_filename)."""
+    idx = question.image_index
+    if idx is not None and 0 <= idx < len(scenes):
+        s = scenes[idx]
+        if question.image_filename is None or s.image_filename in (None, question.image_filename):
+            return s
+    if by_filename is None:
+        by_filename = {s.image_filename: s for s in scenes}
+    s = by_filename.get(question.image_filename)
+    if s is None:
+        raise DataError(f"question {question.index}: no scene for image "
+                        f"{question.image_filename or idx!r}", where=question.where)
+    return s

@@ -1,0 +1,97 @@
+"""Running IR on one input: the interpreter every back end specialises, and failures.
+
+An :class:`Interpreter` walks a DAG once (shared nodes are evaluated once) and dispatches
+each node to one method per function *family* of the vocabulary (``op_filter``,
+``op_query``, ...). Back ends override the families whose meaning they change; image,
+codec and metric functions mean the same everywhere and live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from clevrlang.errors import ClevrError, ExecutionError, UsageError
+from clevrlang.ir import CONST, Node, postorder
+from clevrlang.vocabulary import render_value
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A question whose program cannot run on its input (e.g. ``unique`` of two objects).
+
+    Returned in place of an answer by ``answer(..., errors="return")``; never a magic string.
+    """
+
+    message: str
+    node: str = ""
+
+    def __str__(self) -> str:
+        return f"while executing {self.node}: {self.message}" if self.node else self.message
+
+
+class Interpreter:
+    """Evaluates IR nodes on one input (a scene, an image); one method per family."""
+
+    def __init__(self, context=None):
+        self.context = context  # the "current" scene / image that scene() refers to
+        self.values: dict[Node, Any] = {}
+
+    def run(self, roots: Iterable[Node]) -> dict[Node, Any]:
+        """Evaluate every node reachable from ``roots``; returns node -> value."""
+        for node in postorder(roots):
+            if node in self.values:
+                continue
+            args = [self.values[i] for i in node.inputs]
+            try:
+                self.values[node] = self.call(node, args)
+            except ExecutionError as e:
+                if not e.where:
+                    e.where = f"while executing {node.label()}"
+                raise
+        return self.values
+
+    def value(self, root: Node):
+        return self.run([root])[root]
+
+    def call(self, node: Node, args: list):
+        if node.op == CONST:
+            return node.values[0]
+        f = node.function
+        method = getattr(self, f"op_{f.family}", None)
+        if method is None:
+            raise ExecutionError(f"the {self.name} back end cannot run {node.op}")
+        return method(node, *args)
+
+    name = "base"
+
+    # -- families whose meaning does not depend on the back end -------------------------
+    def op_image(self, node: Node, path: str):
+        from clevrlang.images import load_image
+
+        return load_image(path)
+
+    def op_codec(self, node: Node, *args):
+        from clevrlang import codecs
+
+        return codecs.apply(node.op, node.values, args)
+
+    def op_metric(self, node: Node, a, b):
+        from clevrlang import codecs
+
+        return codecs.metric(node.op, a, b)
+
+
+def render(value, type_=None) -> str:
+    """A value as CLEVR's answer string where it has one (``True`` -> ``"yes"``)."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return render_value(value)
+
+
+def explain(err: Exception) -> str:
+    """One line for a failure, for tables and predictions files."""
+    return err.message if isinstance(err, ClevrError) else str(err)
+
+
+__all__ = ["Failure", "Interpreter", "render", "explain", "UsageError"]

@@ -1,0 +1,139 @@
+"""A CLEVR scene as the executors see it: attribute codes, relation bitmasks, validation.
+
+A scene is CLEVR's JSON dict (``objects`` with ``color``/``size``/``material``/``shape``/
+``3d_coords``, ``relationships``, ``directions``); :class:`Scene` keeps it and adds dense
+tables, built once: attribute codes per object and, per relation and object, the bitmask of
+related objects. When ``relationships`` is missing it is computed from ``3d_coords`` and
+``directions`` with CLEVR's 0.2 margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from clevrlang.errors import DataError
+from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
+
+MAX_OBJECTS = 62  # object sets are int64 bitmasks
+RELATION_MARGIN = 0.2  # CLEVR's eps in compute_all_relationships
+
+
+def compute_relationships(objects: list[dict], directions: dict, eps: float = RELATION_MARGIN
+                          ) -> dict[str, list[list[int]]]:
+    """CLEVR's rule: j is <rel> of i when (x_j - x_i) . direction[rel] > eps."""
+    coords = np.asarray([o["3d_coords"] for o in objects], dtype=np.float64).reshape(-1, 3)
+    out = {}
+    for rel in RELATIONS:
+        d = np.asarray(directions[rel], dtype=np.float64)
+        dots = (coords[None, :, :] - coords[:, None, :]) @ d  # [i, j] = (x_j - x_i) . d
+        np.fill_diagonal(dots, -np.inf)
+        out[rel] = [np.flatnonzero(row > eps).tolist() for row in dots]
+    return out
+
+
+@dataclass(eq=False)
+class Scene:
+    """One validated scene. ``raw`` is the JSON dict as read (never modified)."""
+
+    raw: dict
+    index: int = 0
+    where: str | None = None
+    codes: np.ndarray = field(init=False)  # (n, 4) int8 attribute codes, ATTRIBUTES order
+    relate: np.ndarray = field(init=False)  # (4, n) int64 bitmasks, RELATIONS order
+
+    def __post_init__(self):
+        raw = self.raw
+        if not isinstance(raw, dict):
+            raise self._fail(f"expected an object, found {type(raw).__name__}")
+        objects = raw.get("objects")
+        if not isinstance(objects, list):
+            raise self._fail("missing 'objects' list")
+        if len(objects) > MAX_OBJECTS:
+            raise self._fail(f"{len(objects)} objects; at most {MAX_OBJECTS} are supported")
+        codes = np.zeros((len(objects), len(ATTRIBUTES)), dtype=np.int8)
+        for i, obj in enumerate(objects):
+            if not isinstance(obj, dict):
+                raise self._fail(f"object {i} is not an object")
+            for a, attr in enumerate(ATTRIBUTES):
+                values = ENUMS[ATTRIBUTE_TYPES[attr]]
+                if attr not in obj:
+                    raise self._fail(f"object {i} has no '{attr}'")
+                if obj[attr] not in values:
+                    raise self._fail(f"object {i} has {attr} {obj[attr]!r}; "
+                                     f"expected one of {', '.join(values)}")
+                codes[i, a] = values.index(obj[attr])
+        self.codes = codes
+        self.relate = self._relation_masks(objects)
+
+    def _fail(self, msg: str) -> DataError:
+        return DataError(f"scene {self.index}: {msg}", where=self.where)
+
+    def _relation_masks(self, objects) -> np.ndarray:
+        rels = self.raw.get("relationships")
+        if rels is None:
+            if "directions" not in self.raw:
+                raise self._fail("has neither 'relationships' nor 'directions' to compute them")
+            for i, o in enumerate(objects):
+                if len(o.get("3d_coords", ())) != 3:
+                    raise self._fail(f"object {i} has no '3d_coords' to compute relationships")
+            missing = [r for r in RELATIONS if r not in self.raw["directions"]]
+            if missing:
+                raise self._fail(f"'directions' lacks {', '.join(missing)}")
+            rels = compute_relationships(objects, self.raw["directions"])
+        masks = np.zeros((len(RELATIONS), len(objects)), dtype=np.int64)
+        for r, rel in enumerate(RELATIONS):
+            lists = rels.get(rel) if isinstance(rels, dict) else None
+            if not isinstance(lists, list) or len(lists) != len(objects):
+                raise self._fail(f"relationships['{rel}'] must list one entry per object")
+            for i, related in enumerate(lists):
+                try:
+                    masks[r, i] = sum(1 << int(j) for j in set(related))
+                except (TypeError, ValueError):
+                    raise self._fail(f"relationships['{rel}'][{i}] must be object indices") from None
+                if any(not 0 <= int(j) < len(objects) for j in related):
+                    raise self._fail(f"relationships['{rel}'][{i}] names a missing object")
+        return masks
+
+    @property
+    def n(self) -> int:
+        return len(self.codes)
+
+    @property
+    def objects(self) -> list[dict]:
+        return self.raw["objects"]
+
+    @property
+    def image_filename(self) -> str | None:
+        return self.raw.get("image_filename")
+
+    @cached_property
+    def attr_masks(self) -> np.ndarray:
+        """(4, 8) int64: for each attribute and value code, the bitmask of objects with it."""
+        out = np.zeros((len(ATTRIBUTES), 8), dtype=np.int64)
+        for i, row in enumerate(self.codes):
+            for a, code in enumerate(row):
+                out[a, code] |= 1 << i
+        return out
+
+    def describe(self, i: int) -> str:
+        """``#2 large red metal cube``."""
+        o = self.objects[i]
+        return f"#{i} " + " ".join(str(o[a]) for a in ATTRIBUTES)
+
+    def to_networkx(self):
+        """Objects as nodes (with attributes), relations as labelled edges i -> j."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        for i, o in enumerate(self.objects):
+            g.add_node(i, **{a: o[a] for a in ATTRIBUTES})
+        for r, rel in enumerate(RELATIONS):
+            for i in range(self.n):
+                mask = int(self.relate[r, i])
+                for j in range(self.n):
+                    if mask >> j & 1:
+                        g.add_edge(i, j, relation=rel)
+        return g
