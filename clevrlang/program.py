@@ -42,9 +42,10 @@ class Program:
     @property
     def node(self) -> Node:
         """The program's single result; a usage error if it has several (or none)."""
-        if len(self.roots) != 1:
-            raise UsageError(f"this program has {len(self.roots)} results; one was expected")
-        return self.roots[0].node
+        roots = self.roots
+        if len(roots) == 1:
+            return roots[0].node
+        raise UsageError(f"this program has {len(self.roots)} results; one was expected")
 
     @property
     def question_type(self) -> str:

@@ -18,6 +18,7 @@ from clevrlang.errors import DataError
 from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
 
 MAX_OBJECTS = 62  # object sets are int64 bitmasks
+PAD = 16  # scenes are padded to this many objects in batched tables (CLEVR has <= 10)
 RELATION_MARGIN = 0.2  # CLEVR's eps in compute_all_relationships
 
 
@@ -117,6 +118,20 @@ class Scene:
             for a, code in enumerate(row):
                 out[a, code] |= 1 << i
         return out
+
+    def packed(self, pad: int = PAD) -> np.ndarray:
+        """One int64 row for batched execution: all-objects mask, attribute masks, codes
+        and relation masks, padded to ``pad`` objects. Cached (for the last pad asked)."""
+        row = self.__dict__.get("_packed")
+        if row is None or len(row) != 1 + len(ATTRIBUTES) * 8 + pad * (len(ATTRIBUTES) + len(RELATIONS)):
+            codes = np.zeros((pad, len(ATTRIBUTES)), dtype=np.int64)
+            codes[: self.n] = self.codes
+            relate = np.zeros((len(RELATIONS), pad), dtype=np.int64)
+            relate[:, : self.n] = self.relate
+            row = np.concatenate([[(1 << self.n) - 1], self.attr_masks.ravel(), codes.ravel(),
+                                  relate.ravel()])
+            self.__dict__["_packed"] = row
+        return row
 
     def describe(self, i: int) -> str:
         """``#2 large red metal cube``."""

@@ -125,8 +125,9 @@ class SymbolicBackend:
 
         if len(programs) != len(scenes):
             raise UsageError(f"{len(programs)} programs but {len(scenes)} scenes")
-        nodes = [p.node if isinstance(p, Program) else p for p in programs]
-        scenes = [s if isinstance(s, Scene) else Scene(s, i) for i, s in enumerate(scenes)]
+        nodes = [p if type(p) is Node else p.node for p in programs]
+        if not all(type(s) is Scene for s in scenes):
+            scenes = [s if isinstance(s, Scene) else Scene(s, i) for i, s in enumerate(scenes)]
         results = execute(nodes, scenes)
         if errors == "raise":
             for i, r in enumerate(results):

@@ -206,10 +206,6 @@ def contact_rects(host: dict, raster: Raster, reach: float) -> np.ndarray:
     return _screen_rect(host, centre + (corners - centre) * reach, raster)  # ... grown
 
 
-def union_rects(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.minimum(a[:, :2], b[:, :2]), np.maximum(a[:, 2:], b[:, 2:])], 1)
-
-
 def sphere_candidates(xp, a: SceneArrays, obj, o: tuple, d: tuple):
     """Whether rays (unit ``d``) can hit each object's bounding sphere (a cheap pre-test)."""
     oc = tuple(c[obj] - oo for c, oo in zip(a.center, o))

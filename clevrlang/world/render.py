@@ -9,7 +9,7 @@ objects; ``ss=2`` supersamples. Besides the picture it returns the instance mask
 >>> from clevrlang.world.scenes import make_scene
 >>> scene = make_scene(0, 0, width=160, height=120)
 >>> result = render(scene, 160, 120)
->>> result.image.shape, result.mask.shape, result.mask.max() == len(scene["objects"])
+>>> result.image.shape, result.mask.shape, int(result.mask.max()) == len(scene["objects"])
 ((120, 160, 3), (120, 160), True)
 """
 

@@ -10,6 +10,12 @@ whole placement over (as CLEVR does). The camera and lamps are jittered per imag
 Each image draws from its own generator seeded by ``(seed, index)``, so any shard of a data
 set, or a resumed run, makes exactly the scenes of one uninterrupted run.
 
+Differences from CLEVR's Blender script, all deliberate: distances use each object's
+bounding circle (CLEVR used the cube's shrunken radius for earlier cubes, letting corners
+touch); ``directions`` come from the jittered camera (CLEVR read the camera matrix before
+its jitter took effect, so its directions never change); ``rotation`` is in degrees and is
+rendered as degrees (CLEVR passed the same number to Blender as radians).
+
 >>> s = make_scene(seed=7, index=3, split="val", width=320, height=240)
 >>> s["image_filename"], 3 <= len(s["objects"]) <= 10
 ('CLEVR_val_000003.png', True)
@@ -81,9 +87,10 @@ def cogent_combos(condition: str) -> dict[str, tuple[str, ...]]:
         table = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise DataError(f"{name}: cannot read the CoGenT table: {e}") from None
-    bad = [c for cs in table.values() for c in cs if c not in COLORS]
-    if set(table) - set(SHAPES) or bad:
-        raise DataError(f"{name}: unknown shapes or colours {sorted(set(table) - set(SHAPES))} {bad}")
+    bad = sorted(set(table) - set(SHAPES)) + [c for cs in table.values() for c in cs
+                                              if c not in COLORS]
+    if bad:
+        raise DataError(f"{name}: unknown shapes or colours {bad}")
     return {shape: tuple(colors) for shape, colors in table.items()}
 
 

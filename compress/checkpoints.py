@@ -1,0 +1,115 @@
+"""Codec checkpoints: safetensors weights whose metadata records the network's config.
+
+A trained codec is ``<name>.safetensors`` (tensors + ``{"clevrlang_codec": <config JSON>}``
+metadata) with a readable ``<name>.json`` beside it; training adds ``<name>.train.safetensors``
+(optimiser state and RNG states) for exact resumption. The defaults installed with clevrlang
+live in ``compress/defaults/<name>.safetensors``. Loading never executes code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from clevrlang.errors import CheckpointError, UsageError
+from clevrlang.vocabulary import LEARNED_CODECS
+
+from .code import atomic_write_bytes
+from .networks import NetConfig, ProgressiveNet, build_net
+
+META_KEY = "clevrlang_codec"
+
+
+def save_net(path: str | os.PathLike, net: ProgressiveNet, extra: dict | None = None) -> Path:
+    """Write weights (+ config in the metadata) atomically, and a JSON config beside them."""
+    from safetensors.torch import save
+
+    path = Path(path)
+    config = {**net.config.to_json(), **(extra or {})}
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    atomic_write_bytes(path, save(tensors, metadata={META_KEY: json.dumps(config)}))
+    atomic_write_bytes(path.with_suffix(".json"),
+                       (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+    return path
+
+
+def read_config(path: Path) -> dict:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except FileNotFoundError:
+        raise CheckpointError("checkpoint file not found", where=str(path)) from None
+    except Exception as e:  # safetensors raises its own error types for corrupt headers
+        raise CheckpointError(f"not a readable safetensors file ({e})", where=str(path)) from None
+    if META_KEY not in meta:
+        raise CheckpointError(f"safetensors file has no {META_KEY!r} metadata: not a "
+                              "clevrlang codec checkpoint", where=str(path))
+    try:
+        config = json.loads(meta[META_KEY])
+        NetConfig.from_json(config)
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"bad codec config in metadata ({e})", where=str(path)) from None
+    return config
+
+
+def load_net(path: str | os.PathLike, expect: str | None = None) -> ProgressiveNet:
+    """Rebuild a network from a checkpoint; refuse a different codec or mismatched tensors."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    config = read_config(path)
+    cfg = NetConfig.from_json(config)
+    if expect is not None and cfg.codec != expect:
+        raise CheckpointError(f"checkpoint holds codec {cfg.codec!r}, not {expect!r}",
+                              where=str(path))
+    if cfg.codec not in LEARNED_CODECS:
+        raise CheckpointError(f"unknown codec {cfg.codec!r} in checkpoint", where=str(path))
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as e:
+        raise CheckpointError(f"corrupt safetensors file ({e})", where=str(path)) from None
+    net = build_net(cfg)
+    load_state(net, tensors, str(path))
+    return net
+
+
+def load_state(net: torch.nn.Module, tensors: dict, where: str) -> None:
+    """``load_state_dict`` with a message that names what does not match."""
+    own = net.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    extra = sorted(set(tensors) - set(own))
+    wrong = sorted(k for k in set(own) & set(tensors) if own[k].shape != tensors[k].shape)
+    if missing or extra or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong)):
+            if keys:
+                parts.append(f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}")
+        raise CheckpointError("checkpoint does not match the network its config describes ("
+                              + "; ".join(parts) + ")", where=where)
+    net.load_state_dict(tensors)
+
+
+def default_weights_path(name: str) -> Path:
+    """Where the installed default weights of a learned codec live."""
+    if name not in LEARNED_CODECS:
+        raise UsageError(f"{name!r} is not a learned codec (learned: {', '.join(LEARNED_CODECS)})")
+    return Path(str(resources.files("clevrlang.compress").joinpath("defaults",
+                                                                   f"{name}.safetensors")))
+
+
+def load_default(name: str) -> ProgressiveNet:
+    """The installed default network of a learned codec, or a CheckpointError saying how to
+    make one."""
+    path = default_weights_path(name)
+    if not path.is_file():
+        raise CheckpointError(
+            f"no default weights for codec {name!r}", where=str(path),
+            hint=f"train them (clevrlang.compress.train_codec(images, {name!r}, ...)) and copy "
+                 f"<out_dir>/{name}.safetensors there, or pass weights=PATH")
+    return load_net(path, expect=name)

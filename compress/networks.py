@@ -1,0 +1,286 @@
+"""The learned codecs' networks, all in one progressive residual framework.
+
+Each iteration ``t`` codes the residual left by the previous ones:
+``F_t(r_{t-1}) = D_t(B(E_t(r_{t-1})))`` with ``r_0 = x``. Residual networks add up their
+outputs (``x_t = x_{t-1} + F_t``); LSTM networks keep state across iterations and predict the
+image itself (``x_t = F_t``). Either way ``r_t = x - x_t``, and training minimises
+``sum_t mean |r_t|`` (L1, as Toderici et al. 2017). Every network codes 4 bits per 8x8 pixels
+per iteration: fully connected ones work on 8x8 patches, convolutional ones on 32x32 tiles
+(16 bit-channels at 1/16 resolution). Pixels are scaled to [-0.5, 0.5].
+
+``width`` is the unit count of the widest layers: 512 is the papers' full width; the
+defaults (:data:`DEFAULT_WIDTH`) are sized to train on a 2-core CPU in under an hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .binarizer import binarize
+
+BITS_PER_PATCH = 4  # bits per 8x8 pixels per iteration (0.0625 bpp per iteration)
+CODE_CHANNELS = 16  # conv nets: 16 x (H/16) x (W/16) bits = 4 per 8x8
+
+#: codec name -> (network class name, distinct weights per iteration)
+SPECS: dict[str, tuple[str, bool]] = {
+    "fc_residual_shared": ("FCResidual", False),
+    "fc_residual": ("FCResidual", True),
+    "conv_residual_shared": ("ConvResidual", False),
+    "conv_residual": ("ConvResidual", True),
+    "fc_lstm": ("FCLSTM", False),
+    "conv_lstm": ("ConvLSTM", False),
+}
+
+#: Default widths (see the module docstring and compress/README in the report).
+DEFAULT_WIDTH: dict[str, int] = {
+    "fc_residual_shared": 512, "fc_residual": 512, "conv_residual_shared": 128,
+    "conv_residual": 128, "fc_lstm": 256, "conv_lstm": 64,
+}
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """What a checkpoint must record to rebuild its network."""
+
+    codec: str
+    width: int
+    iterations: int = 16
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> NetConfig:
+        return cls(codec=str(d["codec"]), width=int(d["width"]), iterations=int(d["iterations"]))
+
+
+class ProgressiveNet(nn.Module):
+    """Base: ``encode(r, t, state)`` -> values in (-1, 1); ``decode(b, t, state)`` -> image."""
+
+    tile = 32
+    one_shot = False  # True: the decoder predicts the image, not the residual
+
+    def __init__(self, config: NetConfig, distinct: bool):
+        super().__init__()
+        self.config = config
+        self.stages = config.iterations if distinct else 1
+
+    @property
+    def bits(self) -> int:
+        """Bits per tile per iteration."""
+        return BITS_PER_PATCH * (self.tile // 8) ** 2
+
+    def stage(self, t: int) -> int:
+        return min(t, self.stages - 1)
+
+    def encode(self, r: torch.Tensor, t: int, state):
+        raise NotImplementedError
+
+    def decode(self, b: torch.Tensor, t: int, state):
+        raise NotImplementedError
+
+
+def unroll(net: ProgressiveNet, x: torch.Tensor, iterations: int, sample: bool,
+           generator: torch.Generator | None = None):
+    """Run ``iterations`` steps on tiles ``x``: (reconstruction, per-step L1, per-step bits)."""
+    recon, r = torch.zeros_like(x), x
+    enc_state = dec_state = None
+    losses, codes = [], []
+    for t in range(iterations):
+        c, enc_state = net.encode(r, t, enc_state)
+        b = binarize(c, sample, generator)
+        out, dec_state = net.decode(b, t, dec_state)
+        recon = out if net.one_shot else recon + out
+        r = x - recon
+        losses.append(r.abs().mean())
+        codes.append(b)
+    return recon, losses, codes
+
+
+def decode_codes(net: ProgressiveNet, codes: list[torch.Tensor], like: torch.Tensor
+                 ) -> torch.Tensor:
+    """Rebuild tiles from the binary codes of iterations 0..len(codes)-1."""
+    recon, state = torch.zeros_like(like), None
+    for t, b in enumerate(codes):
+        out, state = net.decode(b, t, state)
+        recon = out if net.one_shot else recon + out
+    return recon
+
+
+def _mlp(sizes: list[int], last: nn.Module | None) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if last is not None:
+        layers.append(last)
+    return nn.Sequential(*layers)
+
+
+class FCResidual(ProgressiveNet):
+    """Fully connected residual auto-encoder on 8x8 patches (two hidden layers each side)."""
+
+    tile = 8
+
+    def __init__(self, config: NetConfig, distinct: bool):
+        super().__init__(config, distinct)
+        w, px = config.width, 3 * 8 * 8
+        self.enc = nn.ModuleList(_mlp([px, w, w, BITS_PER_PATCH], nn.Tanh())
+                                 for _ in range(self.stages))
+        self.dec = nn.ModuleList(_mlp([BITS_PER_PATCH, w, w, px], None)
+                                 for _ in range(self.stages))
+
+    def encode(self, r, t, state):
+        return self.enc[self.stage(t)](r.flatten(1)), None
+
+    def decode(self, b, t, state):
+        return self.dec[self.stage(t)](b).view(-1, 3, 8, 8), None
+
+
+class FCLSTM(ProgressiveNet):
+    """Fully connected LSTM compressor on 8x8 patches: two LSTM layers each side."""
+
+    tile = 8
+    one_shot = True
+
+    def __init__(self, config: NetConfig, distinct: bool = False):
+        super().__init__(config, distinct)
+        w, px = config.width, 3 * 8 * 8
+        self.e_in, self.e_out = nn.Linear(px, w), nn.Linear(w, BITS_PER_PATCH)
+        self.e_lstm = nn.ModuleList([nn.LSTMCell(w, w), nn.LSTMCell(w, w)])
+        self.d_in, self.d_out = nn.Linear(BITS_PER_PATCH, w), nn.Linear(w, px)
+        self.d_lstm = nn.ModuleList([nn.LSTMCell(w, w), nn.LSTMCell(w, w)])
+
+    @staticmethod
+    def _stack(cells, h, state):
+        state = state or [None] * len(cells)
+        new = []
+        for cell, s in zip(cells, state):
+            hc = cell(h, s)
+            new.append(hc)
+            h = hc[0]
+        return h, new
+
+    def encode(self, r, t, state):
+        h, state = self._stack(self.e_lstm, torch.relu(self.e_in(r.flatten(1))), state)
+        return torch.tanh(self.e_out(h)), state
+
+    def decode(self, b, t, state):
+        h, state = self._stack(self.d_lstm, self.d_in(b), state)
+        return self.d_out(h).view(-1, 3, 8, 8), state
+
+
+def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride, k // 2)
+
+
+class _Up(nn.Sequential):
+    """Sub-pixel deconvolution: conv to 4x channels, then depth-to-space by 2."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(_conv(cin, 4 * cout), nn.PixelShuffle(2), nn.ReLU())
+
+
+class ConvResidual(ProgressiveNet):
+    """Conv/deconv residual auto-encoder on 32x32 tiles: 4 stride-2 convs down, 4 up."""
+
+    def __init__(self, config: NetConfig, distinct: bool):
+        super().__init__(config, distinct)
+        self.enc = nn.ModuleList(self._encoder(config.width) for _ in range(self.stages))
+        self.dec = nn.ModuleList(self._decoder(config.width) for _ in range(self.stages))
+
+    @staticmethod
+    def _encoder(w: int) -> nn.Sequential:
+        chans = [3, w // 4, w // 2, w, w]
+        layers: list[nn.Module] = []
+        for a, b in zip(chans, chans[1:]):
+            layers += [_conv(a, b, 3, 2), nn.ReLU()]
+        return nn.Sequential(*layers, _conv(w, CODE_CHANNELS, 1), nn.Tanh())
+
+    @staticmethod
+    def _decoder(w: int) -> nn.Sequential:
+        chans = [w, w // 2, w // 4, w // 8, w // 8]
+        ups = [_Up(a, b) for a, b in zip(chans, chans[1:])]
+        return nn.Sequential(_conv(CODE_CHANNELS, w, 1), nn.ReLU(), *ups, _conv(w // 8, 3))
+
+    def encode(self, r, t, state):
+        return self.enc[self.stage(t)](r).flatten(1), None
+
+    def decode(self, b, t, state):
+        side = self.tile // 16
+        return self.dec[self.stage(t)](b.view(-1, CODE_CHANNELS, side, side)), None
+
+
+class ConvLSTMCell(nn.Module):
+    """LSTM whose gates are convolutions (input kernel 3, stride s; hidden kernel k_h)."""
+
+    def __init__(self, cin: int, hidden: int, stride: int = 1, k_h: int = 1):
+        super().__init__()
+        self.hidden = hidden
+        self.conv_x = _conv(cin, 4 * hidden, 3, stride)
+        self.conv_h = nn.Conv2d(hidden, 4 * hidden, k_h, 1, k_h // 2, bias=False)
+
+    def forward(self, x, state):
+        gates = self.conv_x(x)
+        if state is None:  # h = c = 0: skip the hidden convolution
+            c = torch.zeros_like(gates[:, :self.hidden])
+        else:
+            h, c = state
+            gates = gates + self.conv_h(h)
+        i, f, g, o = gates.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, (h, c)
+
+
+class ConvLSTM(ProgressiveNet):
+    """Conv/deconv LSTM compressor on 32x32 tiles (Toderici et al.'s layout, scaled by width)."""
+
+    one_shot = True
+
+    def __init__(self, config: NetConfig, distinct: bool = False):
+        super().__init__(config, distinct)
+        w = config.width
+        self.e_conv = _conv(3, w // 8, 3, 2)
+        self.e_rnn = nn.ModuleList([ConvLSTMCell(w // 8, w // 2, 2), ConvLSTMCell(w // 2, w, 2),
+                                    ConvLSTMCell(w, w, 2)])
+        self.e_bits = _conv(w, CODE_CHANNELS, 1)
+        self.d_conv = _conv(CODE_CHANNELS, w, 1)
+        self.d_rnn = nn.ModuleList([ConvLSTMCell(w, w), ConvLSTMCell(w // 4, w),
+                                    ConvLSTMCell(w // 4, w // 2, k_h=3),
+                                    ConvLSTMCell(w // 8, w // 4, k_h=3)])
+        self.d_out = _conv(w // 16, 3)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def encode(self, r, t, state):
+        state = state or [None] * len(self.e_rnn)
+        h, new = self.e_conv(r), []
+        for cell, s in zip(self.e_rnn, state):
+            h, hc = cell(h, s)
+            new.append(hc)
+        return torch.tanh(self.e_bits(h)).flatten(1), new
+
+    def decode(self, b, t, state):
+        state = state or [None] * len(self.d_rnn)
+        side = self.tile // 16
+        h, new = self.d_conv(b.view(-1, CODE_CHANNELS, side, side)), []
+        for cell, s in zip(self.d_rnn, state):
+            h, hc = cell(h, s)
+            new.append(hc)
+            h = self.shuffle(h)
+        return self.d_out(h), new
+
+
+def build_net(config: NetConfig, seed: int = 0) -> ProgressiveNet:
+    """A freshly initialised network for ``config`` (the same weights for the same seed)."""
+    cls_name, distinct = SPECS[config.codec]
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        return globals()[cls_name](config, distinct)
+    finally:
+        torch.random.set_rng_state(gen_state)

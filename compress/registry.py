@@ -1,0 +1,69 @@
+"""Codec look-up by the names the vocabulary spells.
+
+>>> get_codec("jpeg").name
+'jpeg'
+>>> get_codec("jpg")
+Traceback (most recent call last):
+...
+clevrlang.errors.UsageError: usage error: unknown codec 'jpg'; did you mean 'jpeg' or 'jpeg2000'?
+  hint: codecs: jpeg, webp, jpeg2000, avif, fc_residual_shared, fc_residual, conv_residual_shared, conv_residual, fc_lstm, conv_lstm
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import lru_cache
+
+from clevrlang.errors import UsageError
+from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
+
+from .base import Codec
+
+ALL_CODECS = STANDARD_CODECS + LEARNED_CODECS
+
+
+def get_codec(name: str, weights=None) -> Codec:
+    """The codec called ``name``.
+
+    ``weights`` (learned codecs only): None for the installed defaults, a checkpoint path,
+    or a :class:`~.networks.ProgressiveNet` already in memory.
+    """
+    if name in STANDARD_CODECS:
+        if weights is not None:
+            raise UsageError(f"codec {name!r} is a standard codec and takes no weights")
+        from .standard import STANDARD
+
+        return STANDARD[name]
+    if name in LEARNED_CODECS:
+        return _learned(name, weights)
+    close = difflib.get_close_matches(str(name), ALL_CODECS, n=2, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise UsageError(f"unknown codec {name!r}{hint}", hint=f"codecs: {', '.join(ALL_CODECS)}")
+
+
+def _learned(name: str, weights) -> Codec:
+    from .checkpoints import default_weights_path, load_net
+    from .learned import LearnedCodec
+    from .networks import ProgressiveNet
+
+    if weights is None:
+        path = default_weights_path(name)
+        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        return _default(name, stamp)
+    if isinstance(weights, ProgressiveNet):
+        if weights.config.codec != name:
+            raise UsageError(f"network is a {weights.config.codec!r}, not a {name!r}")
+        return LearnedCodec(weights)
+    if isinstance(weights, (str, os.PathLike)):
+        return LearnedCodec(load_net(weights, expect=name), source=str(weights))
+    raise UsageError(f"weights must be a checkpoint path or a network, got "
+                     f"{type(weights).__name__}")
+
+
+@lru_cache(maxsize=16)
+def _default(name: str, stamp: int | None) -> Codec:
+    from .checkpoints import default_weights_path, load_default
+    from .learned import LearnedCodec
+
+    return LearnedCodec(load_default(name), source=str(default_weights_path(name)))

@@ -1,0 +1,207 @@
+"""Training a learned codec on random 32x32 crops, with exact resumption.
+
+Everything a run needs to continue is in one file, ``<out_dir>/<codec>.train.safetensors``
+(weights, Adam state, the binarizer's and the crop sampler's random states, the step); it is
+rewritten atomically every ``save_every`` steps. The plain weights, ``<codec>.safetensors``
+with ``<codec>.json``, are what :func:`~clevrlang.compress.get_codec` loads.
+
+>>> from clevrlang.compress.synthetic import synthetic_images
+>>> import tempfile
+>>> out = tempfile.mkdtemp()
+>>> r = train_codec(synthetic_images(4), "conv_residual_shared", iterations=2, steps=2,
+...                 batch=2, width=16, out_dir=out, progress=False)
+>>> r.step, r.path.name
+(2, 'conv_residual_shared.safetensors')
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clevrlang.errors import CheckpointError, DataError, UsageError
+from clevrlang.vocabulary import LEARNED_CODECS
+
+from .checkpoints import load_state, save_net
+from .code import atomic_write_bytes
+from .networks import DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net, unroll
+
+log = logging.getLogger(__name__)
+CROP = 32
+STATE_KEY = "clevrlang_train"
+
+
+@dataclass
+class TrainResult:
+    path: Path                 # the weights file get_codec(name, weights=path) loads
+    step: int                  # steps done in total (this run and earlier ones)
+    losses: list[float] = field(default_factory=list)  # this run's per-step losses
+    seconds: float = 0.0
+
+
+def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000,
+                batch: int = 32, lr: float = 1e-3, out_dir="codec_runs", resume: bool = True,
+                device: str = "auto", progress: bool = True, width: int | None = None,
+                seed: int = 0, save_every: int = 200, pause_after: int | None = None
+                ) -> TrainResult:
+    """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
+
+    ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
+    at least 32x32. The learning rate follows a cosine from ``lr`` to ``lr / 10`` over
+    ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations``. ``pause_after=k``
+    stops (with a checkpoint) after ``k`` steps of this call; calling again resumes exactly.
+    """
+    if codec_name not in LEARNED_CODECS:
+        raise UsageError(f"{codec_name!r} is not a learned codec (learned: "
+                         f"{', '.join(LEARNED_CODECS)})")
+    pool = _image_pool(images)
+    dev = _device(device)
+    config = NetConfig(codec_name, width or DEFAULT_WIDTH[codec_name], iterations)
+    net = build_net(config, seed).to(dev).train()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    state_path = out / f"{codec_name}.train.safetensors"
+    step = 0
+    if resume and state_path.is_file():
+        step = _restore(state_path, net, opt, gen, rng, config)
+        log.info("resuming %s at step %d from %s", codec_name, step, state_path)
+    result = TrainResult(path=out / f"{codec_name}.safetensors", step=step)
+    started = time.perf_counter()
+    bar = _bar(progress, steps, step, codec_name)
+    stop = steps if pause_after is None else min(steps, step + pause_after)
+    try:
+        while step < stop:
+            for g in opt.param_groups:
+                g["lr"] = _lr(lr, step, steps)
+            loss, last = _step(net, opt, _crops(pool, rng, batch).to(dev), iterations, gen)
+            step += 1
+            result.losses.append(loss)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", last_l1=f"{last:.4f}")
+            if step % save_every == 0 or step == stop:
+                _save(state_path, net, opt, gen, rng, step, steps)
+    except KeyboardInterrupt:
+        _save(state_path, net, opt, gen, rng, step, steps)
+        raise
+    finally:
+        bar.close()
+    if step:
+        save_net(result.path, net, extra={"step": step, "batch": batch, "lr": lr,
+                                          "seed": seed, "crop": CROP})
+    result.step, result.seconds = step, time.perf_counter() - started
+    return result
+
+
+def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen) -> tuple:
+    tiles = crops_to_tiles(crops, net.tile)
+    _, losses, _ = unroll(net, tiles, iterations, sample=True, generator=gen)
+    loss = torch.stack(losses).sum()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    return float(loss.detach()), float(losses[-1].detach())
+
+
+def _lr(lr: float, step: int, steps: int) -> float:
+    return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))))
+
+
+def crops_to_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
+    """``B x 3 x 32 x 32`` crops -> ``(B * k) x 3 x tile x tile`` tiles."""
+    b, c, h, w = x.shape
+    x = x.view(b, c, h // tile, tile, w // tile, tile).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(-1, c, tile, tile)
+
+
+def _image_pool(images) -> list[np.ndarray]:
+    pool = [np.asarray(im) for im in images]
+    if not pool:
+        raise DataError("no training images")
+    for i, im in enumerate(pool):
+        if im.ndim != 3 or im.shape[2] != 3 or im.dtype != np.uint8:
+            raise DataError(f"training image {i} is not H x W x 3 uint8 (shape {im.shape}, "
+                            f"dtype {im.dtype})")
+        if min(im.shape[:2]) < CROP:
+            raise DataError(f"training image {i} is {im.shape[1]}x{im.shape[0]}, smaller than "
+                            f"the {CROP}x{CROP} crops")
+    return pool
+
+
+def _crops(pool: list[np.ndarray], rng: np.random.Generator, batch: int) -> torch.Tensor:
+    """Random 32x32 crops (randomly mirrored), scaled to [-0.5, 0.5], ``B x 3 x 32 x 32``."""
+    out = np.empty((batch, CROP, CROP, 3), np.uint8)
+    for k in range(batch):
+        im = pool[int(rng.integers(len(pool)))]
+        y = int(rng.integers(im.shape[0] - CROP + 1))
+        x = int(rng.integers(im.shape[1] - CROP + 1))
+        crop = im[y:y + CROP, x:x + CROP]
+        out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
+    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255).sub_(0.5)
+
+
+def _device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise UsageError(f"unknown device {device!r} (use auto, cpu or cuda)") from None
+
+
+def _bar(progress: bool, total: int, initial: int, name: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not progress, desc=f"train {name}",
+                unit="step", dynamic_ncols=True)
+
+
+def _save(path: Path, net, opt, gen, rng, step: int, steps: int) -> None:
+    from safetensors.torch import save
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    opt_state = opt.state_dict()
+    for idx, st in opt_state["state"].items():
+        for k, v in st.items():
+            tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    tensors["rng.torch"] = gen.get_state().cpu()
+    meta = {"config": net.config.to_json(), "step": step, "steps": steps,
+            "numpy_rng": rng.bit_generator.state, "param_groups": opt_state["param_groups"]}
+    atomic_write_bytes(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}))
+
+
+def _restore(path: Path, net, opt, gen, rng, config: NetConfig) -> int:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = json.loads((f.metadata() or {})[STATE_KEY])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:
+        raise CheckpointError(f"cannot resume from this training state ({e})",
+                              where=str(path)) from None
+    saved = NetConfig.from_json(meta["config"])
+    if saved != config:
+        raise CheckpointError(
+            f"training state is for {saved}, this run asks for {config}", where=str(path),
+            hint="pass resume=False (starts over) or another out_dir")
+    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    load_state(net, model, str(path))
+    state: dict = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    gen.set_state(tensors["rng.torch"])
+    rng.bit_generator.state = meta["numpy_rng"]
+    return int(meta["step"])

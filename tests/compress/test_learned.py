@@ -1,0 +1,99 @@
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from clevrlang.compress import Code, LearnedCodec, NetConfig, build_net, get_codec, save_net
+from clevrlang.compress.binarizer import binarize
+from clevrlang.compress.networks import SPECS, unroll
+from clevrlang.errors import DataError, UsageError
+from clevrlang.vocabulary import LEARNED_CODECS
+
+TINY = {"fc_residual_shared": 16, "fc_residual": 16, "conv_residual_shared": 16,
+        "conv_residual": 16, "fc_lstm": 16, "conv_lstm": 16}
+
+
+def tiny(name: str, iterations: int = 4, seed: int = 0) -> LearnedCodec:
+    return LearnedCodec(build_net(NetConfig(name, TINY[name], iterations), seed))
+
+
+def test_every_learned_codec_has_a_network():
+    assert set(SPECS) == set(LEARNED_CODECS)
+
+
+@pytest.mark.parametrize("name", LEARNED_CODECS)
+def test_round_trip_any_shape(name, picture, thumbs):
+    codec = tiny(name)
+    for img in (picture, thumbs[0]):
+        code = codec.encode(img, 10_000)
+        assert code.iterations == 4  # capped at the trained count
+        assert code.nbytes == code.total_bytes == len(code.data)
+        out = codec.decode(code)
+        assert out.shape == img.shape and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", LEARNED_CODECS)
+def test_budget_picks_iterations(name, thumbs):
+    codec = tiny(name, iterations=16)
+    # every codec spends 4 bits per 8x8 pixels per iteration: 8 B on a 32x32 thumbnail
+    for budget, its in ((8, 1), (63, 7), (64, 8), (128, 16), (500, 16)):
+        code = codec.encode(thumbs[0], budget)
+        assert (code.iterations, code.bits_per_iteration, code.nbytes) == (its, 64, 8 * its)
+    with pytest.raises(UsageError, match="below one iteration .* at least 8 B"):
+        codec.encode(thumbs[0], 7)
+
+
+def test_prefix_of_a_code_is_its_earlier_iterations(thumbs):
+    codec = tiny("conv_lstm", iterations=6)
+    long, short = codec.encode(thumbs[1], 48), codec.encode(thumbs[1], 16)
+    assert long.data[:16] == short.data
+
+
+def test_code_from_other_weights_is_refused(thumbs):
+    code = tiny("fc_lstm", seed=0).encode(thumbs[0], 32)
+    with pytest.raises(DataError, match="made with weights"):
+        tiny("fc_lstm", seed=1).decode(code)
+    with pytest.raises(DataError, match="made by codec 'fc_lstm'"):
+        tiny("conv_lstm").decode(code)
+
+
+def test_binarizer_is_unbiased_and_straight_through():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.full((20000,), 0.4, requires_grad=True)
+    b = binarize(x, sample=True, generator=gen)
+    assert set(b.unique().tolist()) == {-1.0, 1.0}
+    assert abs(float(b.detach().mean()) - 0.4) < 0.03
+    b.sum().backward()
+    assert torch.all(x.grad == 1)
+
+
+def test_residual_framework_reduces_error_over_iterations():
+    # a freshly initialised residual net is not a codec, but the L1 of r_t is its loss
+    net = build_net(NetConfig("conv_residual_shared", 16, 3))
+    _, losses, codes = unroll(net, torch.rand(2, 3, 32, 32) - 0.5, 3, sample=False)
+    assert len(losses) == len(codes) == 3 and codes[0].shape == (2, 64)
+
+
+_DECODE = textwrap.dedent("""
+    import sys, numpy as np
+    from clevrlang.compress import Code, get_codec
+    code = Code.load(sys.argv[1])
+    np.save(sys.argv[3], get_codec(code.name, weights=sys.argv[2]).decode(code))
+""")
+
+
+@pytest.mark.parametrize("name", ["conv_lstm", "fc_residual"])
+def test_decode_is_bit_exact_in_a_fresh_process(name, picture, tmp_path):
+    net = build_net(NetConfig(name, TINY[name], 4), seed=3)
+    weights = save_net(tmp_path / f"{name}.safetensors", net)
+    codec = get_codec(name, weights=weights)
+    code = codec.encode(picture, 200)
+    code.save(tmp_path / "img.clc")
+    here = codec.decode(Code.load(tmp_path / "img.clc"))
+    subprocess.run([sys.executable, "-c", _DECODE, str(tmp_path / "img.clc"), str(weights),
+                    str(tmp_path / "out.npy")], check=True, timeout=120)
+    assert np.array_equal(np.load(tmp_path / "out.npy"), here)
+    assert np.array_equal(codec.decode(code), here)

@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from clevrlang.compress import get_codec, load_net, synthetic_images, train_codec
+from clevrlang.errors import CheckpointError, DataError, UsageError
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return synthetic_images(6, size=(48, 48), seed=1)
+
+
+def _train(pool, out, steps, **kw):
+    args = dict(iterations=2, batch=8, width=32, lr=3e-3, out_dir=out, progress=False)
+    return train_codec(pool, kw.pop("codec", "fc_residual_shared"), steps=steps,
+                       **{**args, **kw})
+
+
+def test_loss_falls(pool, tmp_path):
+    r = _train(pool, tmp_path, 40)
+    assert np.mean(r.losses[-8:]) < 0.8 * np.mean(r.losses[:4])
+    assert r.path.is_file() and r.path.with_suffix(".json").is_file()
+    config = json.loads(r.path.with_suffix(".json").read_text())
+    assert config["codec"] == "fc_residual_shared" and config["step"] == 40
+    codec = get_codec("fc_residual_shared", weights=r.path)
+    assert codec.decode(codec.encode(pool[0], 10_000)).shape == pool[0].shape
+
+
+def test_resume_continues_exactly(pool, tmp_path):
+    whole = _train(pool, tmp_path / "a", 6, codec="conv_lstm", width=16)
+    first = _train(pool, tmp_path / "b", 6, codec="conv_lstm", width=16, pause_after=3)
+    assert first.step == 3 and first.losses == whole.losses[:3]
+    rest = _train(pool, tmp_path / "b", 6, codec="conv_lstm", width=16)
+    assert rest.step == 6 and len(rest.losses) == 3
+    assert rest.losses == whole.losses[3:]
+    a, b = load_file(whole.path), load_file(rest.path)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_another_config(pool, tmp_path):
+    _train(pool, tmp_path, 1)
+    with pytest.raises(CheckpointError, match="resume=False"):
+        _train(pool, tmp_path, 2, width=64)
+    assert _train(pool, tmp_path, 1, width=64, resume=False).step == 1
+
+
+def test_bad_training_input(tmp_path):
+    with pytest.raises(UsageError, match="not a learned codec"):
+        train_codec(synthetic_images(1), "jpeg", out_dir=tmp_path)
+    with pytest.raises(DataError, match="smaller than the 32x32"):
+        train_codec(synthetic_images(1, (16, 64)), "conv_lstm", out_dir=tmp_path)
+
+
+def test_corrupt_and_mismatched_checkpoints(pool, tmp_path):
+    path = _train(pool, tmp_path, 1).path
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 40)
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_net(tmp_path / "junk.safetensors")
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))
+    with pytest.raises(CheckpointError, match="not a clevrlang codec checkpoint"):
+        load_net(tmp_path / "plain.safetensors")
+    with pytest.raises(CheckpointError, match="not 'conv_lstm'"):
+        get_codec("conv_lstm", weights=path)
+    tensors = load_file(path)
+    tensors.pop(sorted(tensors)[0])
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    save_file(tensors, str(tmp_path / "cut.safetensors"), metadata=meta)
+    with pytest.raises(CheckpointError, match="does not match .*missing"):
+        load_net(tmp_path / "cut.safetensors")
