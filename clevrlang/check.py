@@ -29,6 +29,7 @@ class Root:
     expected: object = None  # the expected Python value of an ``expect``; None otherwise
     is_expect: bool = False
     span: Span | None = None
+    lets: tuple = ()  # (Node, name) of the lets written since the previous result
 
     @property
     def text(self) -> str:
@@ -59,26 +60,35 @@ class Checker:
         self.def_types: dict[str, tuple[tuple[Type, ...], Type]] = {}
         self.names: list[tuple[Node, str]] = []  # let names in order, for printing back
         self.roots: list[Root] = []
+        self.pending: list[tuple[Node, str]] = []  # lets since the last top-level result
 
     # -- statements ---------------------------------------------------------------------
     def statement(self, st) -> None:
         if isinstance(st, S.Let):
-            self._fresh_name(st.name)
+            # A let may rebind a name (later statements see the new value), so files that
+            # hold many programs -- one per question -- can reuse names.
+            self._fresh_name(st.name, rebind=True)
             node = self.expr(st.expr, {})
             self.lets[st.name.name] = (node, st.name.span)
             self.names.append((node, st.name.name))
+            self.pending.append((node, st.name.name))
         elif isinstance(st, S.Def):
             self._define(st)
         elif isinstance(st, S.Expect):
             node = self.expr(st.expr, {})
             expected = self._expected_value(st.expected, node.type)
-            self.roots.append(Root(node, expected, True, st.span))
+            self._root(Root(node, expected, True, st.span))
         else:
-            self.roots.append(Root(self.expr(st.expr, {}), None, False, st.span))
+            self._root(Root(self.expr(st.expr, {}), None, False, st.span))
 
-    def _fresh_name(self, ident: S.Ident) -> None:
+    def _root(self, root: Root) -> None:
+        self.roots.append(Root(root.node, root.expected, root.is_expect, root.span,
+                               tuple(self.pending)))
+        self.pending = []
+
+    def _fresh_name(self, ident: S.Ident, rebind: bool = False) -> None:
         name = ident.name
-        if name in self.lets or name in self.defs:
+        if name in self.defs or (name in self.lets and not rebind):
             raise ClevrTypeError(f"'{name}' is already defined", ident.span,
                                  hint="names are bound once; pick another name")
         if name in FUNCTIONS or name == "filter" or name in TYPE_NAMES:
@@ -127,7 +137,7 @@ class Checker:
                 return e.name
             shown = {Type.BOOL: ("yes", "no")}.get(want, ENUMS.get(want, ()))
             raise ClevrTypeError(
-                f"expected a {want} value to compare with, found '{e.name}'", e.span,
+                f"expected {_a(want)} value to compare with, found '{e.name}'", e.span,
                 hint=_suggest(e.name, shown) or (f"{want} values: {', '.join(shown)}" if shown else None))
         raise ClevrTypeError("the right side of 'expect ... ==' must be a value "
                              "(a number, yes/no, or an attribute value)", e.span)

@@ -36,7 +36,7 @@ class Program:
     def from_clevr_json(cls, nodes: list, where: str | None = None) -> "Program":
         """From a CLEVR JSON program (released or generator spelling)."""
         node, names = clevr_json.node_from_json(nodes, where)
-        return cls((Root(node),), tuple(names))
+        return cls((Root(node, lets=tuple(names)),), tuple(names))
 
     # -- views ----------------------------------------------------------------------------
     @property
@@ -51,6 +51,10 @@ class Program:
     def question_type(self) -> str:
         """CLEVR's question type: the last function of the program (``count``, ``exist``...)."""
         return self.node.op
+
+    def split(self) -> list["Program"]:
+        """One program per top-level result, each keeping the lets written for it."""
+        return [Program((r,), r.lets, self.source) for r in self.roots]
 
     def nodes(self) -> list[Node]:
         return postorder(r.node for r in self.roots)

@@ -1,1 +1,11 @@
-"""(being written)"""
+"""The learned back end: neural module networks (Johnson et al. 2017) compiled into batches.
+
+* :mod:`.modules` -- the module registry (one module per function token, from the vocabulary);
+* :mod:`.stem`, :mod:`.model` -- the CNN stem, the network and its config;
+* :mod:`.compiler` -- a batch of programs -> one cached plan of batched module calls;
+* :mod:`.train`, :mod:`.pretrain`, :mod:`.checkpoint` -- training (DDP-ready, resumable),
+  stem pretraining on dense labels, safetensors checkpoints;
+* :mod:`.backend`, :mod:`.explain` -- ``get_backend("learned")`` and saliency PNGs.
+
+torch is imported by the submodules, never by this package's import.
+"""

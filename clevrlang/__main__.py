@@ -1,0 +1,3 @@
+from clevrlang.cli import run_main
+
+run_main()

@@ -1,0 +1,103 @@
+"""``clevr eval``: accuracy of back ends on a CLEVR questions file, or a .clv test suite."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from clevrlang.errors import UsageError
+
+
+def _backends(spec: str) -> list[str]:
+    names = [b.strip() for b in spec.split(",") if b.strip()]
+    if not names:
+        raise UsageError("--backend needs at least one name")
+    return names
+
+
+def _table(results, title: str):
+    from rich.table import Table
+
+    from clevrlang.evaluation import AccuracyTable
+
+    table = Table(title=title)
+    table.add_column("back end")
+    for h in AccuracyTable.header():
+        table.add_column(h, justify="right")
+    for r in results:
+        table.add_row(r.backend, *r.table.row())
+    return table
+
+
+@click.command("eval")
+@click.argument("suite", required=False, type=click.Path())
+@click.option("--questions", "questions_path", type=click.Path(), help="CLEVR questions JSON.")
+@click.option("--scenes", "scenes_path", type=click.Path(), help="CLEVR scenes JSON.")
+@click.option("--images", "images_dir", type=click.Path(), help="Folder of the questions' images.")
+@click.option("--backend", "backend_spec", default="symbolic", show_default=True,
+              help="Back end(s), comma separated.")
+@click.option("--predictions", "predictions_path", type=click.Path(),
+              help="Write {'predictions': [...]} (one file per back end when several).")
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--scene", "scene_path", type=click.Path(), help="Suite: scenes file for scene().")
+@click.option("--index", default=0, help="Suite: which scene of --scene.")
+@click.option("--image", "image_path", type=click.Path(), help="Suite: image for scene().")
+@click.option("--junit", "junit_path", type=click.Path(), help="Suite: write a JUnit XML report.")
+@click.option("--json", "json_out", is_flag=True, help="Print results as JSON.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def eval_command(suite, questions_path, scenes_path, images_dir, backend_spec, predictions_path,
+                 limit, scene_path, index, image_path, junit_path, json_out, force):
+    """Evaluate back ends on a CLEVR questions file, or run a .clv SUITE of expectations."""
+    backends = _backends(backend_spec)
+    if suite:
+        from clevrlang.suite import run_suite
+
+        ok = run_suite(suite, backends, scene_path=scene_path or scenes_path, index=index,
+                       image_path=image_path, junit_path=junit_path, json_out=json_out,
+                       force=force, echo=click.echo)
+        click.get_current_context().exit(0 if ok else 1)
+    if not questions_path:
+        raise UsageError("give a SUITE.clv or --questions Q.json")
+    _eval_questions(questions_path, scenes_path, images_dir, backends, predictions_path, limit,
+                    json_out, force)
+
+
+def _eval_questions(questions_path, scenes_path, images_dir, backends, predictions_path, limit,
+                    json_out, force):
+    from rich.console import Console
+
+    from clevrlang.data import load_questions, load_scenes
+    from clevrlang.evaluation import evaluate
+
+    questions = load_questions(questions_path)[:limit]
+    missing = [q.index for q in questions if q.program is None]
+    if missing:
+        raise UsageError(f"{len(missing)} question(s) have no program (e.g. question {missing[0]})")
+    scenes = load_scenes(scenes_path) if scenes_path else None
+    results = evaluate(backends, questions, scenes, images_dir, progress=not json_out)
+    if predictions_path:
+        for r in results:
+            path = predictions_path
+            if len(results) > 1:
+                stem, ext = os.path.splitext(predictions_path)
+                path = f"{stem}_{r.backend}{ext or '.json'}"
+            if os.path.exists(path) and not force:
+                raise UsageError(f"{path} exists; pass --force to overwrite it")
+            tmp = f"{path}.tmp{os.getpid()}"
+            with open(tmp, "w") as f:
+                json.dump(r.predictions_json(questions), f)
+            os.replace(tmp, path)
+    if json_out:
+        click.echo(json.dumps({r.backend: r.table.to_dict() for r in results}, indent=2))
+        return
+    console = Console(width=160)
+    console.print(_table(results, f"{len(questions)} questions from {questions_path}"))
+    for r in results:
+        console.print(f"{r.backend}: {100 * r.table.overall:.2f}% correct "
+                      f"({r.table.correct}/{r.table.total})")
+    for r in results:
+        failed = sum(1 for p in r.predictions if not isinstance(p, str))
+        if failed:
+            console.print(f"{r.backend}: {failed} question(s) could not run on their input")

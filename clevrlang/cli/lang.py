@@ -1,0 +1,109 @@
+"""``clevr run | check | fmt | convert | doc``: the language's own commands."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from clevrlang.errors import ClevrError, UsageError
+
+
+def _read_source(path: str) -> str:
+    from clevrlang.errors import DataError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise DataError("no such file", where=path) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, expected a .clv file", where=path) from None
+    except UnicodeDecodeError:
+        raise DataError("is not a UTF-8 text file", where=path) from None
+
+
+def _parse_file(path: str):
+    from clevrlang.program import parse
+
+    return parse(_read_source(path), path)
+
+
+def _refuse_overwrite(path: str, force: bool) -> None:
+    if os.path.exists(path) and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+
+
+def _atomic_write(path: str, text: str) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@click.option("--scene", "scenes_path", type=click.Path(), help="CLEVR scenes JSON file.")
+@click.option("--index", default=0, show_default=True, help="Which scene of --scene.")
+@click.option("--image", type=click.Path(), help="Image for perception back ends.")
+@click.option("--backend", default=None, help="symbolic (default with --scene), engineered, learned.")
+@click.option("--trace", is_flag=True, help="Show every node's value.")
+@click.option("--show", "show_path", type=click.Path(), help="Write a PNG of what the back end saw.")
+@click.option("--model", default=None, help="Artefact folder / checkpoint for the back end.")
+def run(file, scenes_path, index, image, backend, trace, show_path, model):
+    """Run FILE.clv: print each top-level value; `expect` lines pass or fail (exit 1)."""
+    from clevrlang.run import run_file
+
+    failures = run_file(file, _parse_file(file), scenes_path=scenes_path, index=index,
+                        image_path=image, backend_name=backend, trace=trace,
+                        show_path=show_path, model=model, echo=click.echo)
+    click.get_current_context().exit(1 if failures else 0)
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+def check(file):
+    """Type-check FILE.clv."""
+    program = _parse_file(file)
+    click.echo(f"{file}: ok ({len(program.roots)} result(s), {len(program.nodes())} IR nodes)")
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+def fmt(file):
+    """Print FILE.clv in canonical form (defs inlined, lets kept, pipes for one-input calls)."""
+    click.echo(_parse_file(file).to_clv())
+
+
+@click.command()
+@click.argument("src", type=click.Path())
+@click.argument("dst", type=click.Path())
+@click.option("--force", is_flag=True, help="Overwrite DST if it exists.")
+def convert(src, dst, force):
+    """Convert between a CLEVR questions/program JSON file and .clv, either way."""
+    from clevrlang import convert as conv
+
+    _refuse_overwrite(dst, force)
+    if src.endswith(".clv") and dst.endswith(".json"):
+        data = conv.clv_to_questions(_read_source(src), src)
+        _atomic_write(dst, json.dumps(data))
+        click.echo(f"wrote {len(data['questions'])} program(s) to {dst}")
+    elif src.endswith(".json") and dst.endswith(".clv"):
+        text, n = conv.json_to_clv(src)
+        _atomic_write(dst, text)
+        click.echo(f"wrote {n} program(s) to {dst}")
+    else:
+        raise UsageError("convert takes a .json and a .clv file (either order)")
+
+
+@click.command()
+@click.option("--format", "fmt_", type=click.Choice(["markdown"]), default="markdown")
+def doc(fmt_):
+    """Print the language reference (generated from the vocabulary)."""
+    from clevrlang.docs import language_reference
+
+    click.echo(language_reference(), nl=False)
+
+
+__all__ = ["run", "check", "fmt", "convert", "doc", "ClevrError"]

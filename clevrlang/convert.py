@@ -1,0 +1,91 @@
+"""CLEVR questions JSON <-> .clv files (``clevr convert``).
+
+A question becomes a human comment, a ``#@`` line carrying its metadata as JSON, the lets
+that keep CLEVR's node order, and one expression (an ``expect`` when the answer is known):
+
+    # 12. What color is the large metal ball?
+    #@ {"image_filename": "CLEVR_val_000003.png", "image_index": 3, ...}
+    expect scene() |> filter_size[large] |> ... |> query_color == red
+
+Converting back reads the ``#@`` lines, so JSON -> .clv -> JSON is exact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from clevrlang.data import load_questions, read_json
+from clevrlang.errors import DataError, Span
+from clevrlang.program import Program, parse
+from clevrlang.vocabulary import render_value
+
+_META = re.compile(r"^\s*#@\s*(info\s+)?(\{.*\})\s*$")
+_KEEP = ("image_index", "image_filename", "split", "question_family_index", "template_filename",
+         "image", "question_index")
+
+
+def json_to_clv(path: str) -> tuple[str, int]:
+    """The .clv text for a questions file (or a bare program list) and the program count."""
+    data = read_json(path)
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "inputs" in data[0]:
+        return Program.from_clevr_json(data, where=path).to_clv() + "\n", 1
+    questions = load_questions(path)
+    info = data.get("info") if isinstance(data, dict) else None
+    out = [f"# converted from {path}"]
+    if info:
+        out.append(f"#@info {json.dumps(info, sort_keys=True)}")
+    for q in questions:
+        program = q.program
+        if program is None:
+            raise DataError(f"question {q.index} has no program to convert", where=path)
+        meta = {k: q.raw[k] for k in _KEEP if k in q.raw}
+        meta["question"] = q.text
+        out.append("")
+        out.append(f"# {q.question_index}. {q.text}".rstrip())
+        out.append(f"#@ {json.dumps(meta, sort_keys=True)}")
+        text = program.to_clv()
+        if q.answer is not None:
+            *lets, expr = text.split("\n")
+            text = "\n".join(lets + [f"expect {expr} == {q.answer}"])
+        out.append(text)
+    return "\n".join(out) + "\n", len(questions)
+
+
+def clv_to_questions(text: str, name: str) -> dict:
+    """A CLEVR questions dict from .clv text: one question per top-level result."""
+    program = parse(text, name)
+    metas: dict[int, dict] = {}
+    info: dict = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        m = _META.match(line)
+        if not m:
+            continue
+        try:
+            value = json.loads(m.group(2))
+        except json.JSONDecodeError as e:
+            start = sum(len(x) + 1 for x in text.splitlines()[: lineno - 1]) + m.start(2) + e.pos
+            raise DataError(f"bad #@ metadata: {e.msg}", Span(program.source, start, start + 1)) \
+                from None
+        if m.group(1):
+            info = value
+        else:
+            metas[lineno] = value
+    questions = []
+    meta_lines = sorted(metas)
+    prev_line = 0
+    for i, part in enumerate(program.split()):
+        root = part.roots[0]
+        first = root.span.line if root.span else 0  # the #@ line precedes its lets
+        meta = {}
+        for ln in meta_lines:
+            if prev_line < ln < first:
+                meta = metas[ln]
+        prev_line = root.span.line if root.span else prev_line
+        q = dict(meta)
+        q["question_index"] = meta.get("question_index", i)
+        q["program"] = part.to_clevr_json()
+        if root.is_expect:
+            q["answer"] = render_value(root.expected)
+        questions.append(q)
+    return {"info": info, "questions": questions}

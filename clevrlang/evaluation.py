@@ -1,0 +1,134 @@
+"""Answering CLEVR question files with back ends, and accuracy per question type.
+
+>>> t = AccuracyTable.from_answers(["count", "exist"], ["2", "yes"], ["2", "no"])
+>>> round(t.overall, 2), t.by_type["count"]
+(0.5, (1, 1))
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from clevrlang.data import Question, scene_for
+from clevrlang.errors import DataError, UsageError
+from clevrlang.runtime import Failure
+from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
+
+
+@dataclass
+class AccuracyTable:
+    """Correct/total overall and per CLEVR question type (the papers' 13 columns)."""
+
+    correct: int = 0
+    total: int = 0
+    by_type: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_answers(cls, types, predicted, expected) -> "AccuracyTable":
+        t = cls()
+        for qt, p, e in zip(types, predicted, expected):
+            if e is None:
+                continue
+            ok = int(isinstance(p, str) and p == e)
+            c, n = t.by_type.get(qt, (0, 0))
+            t.by_type[qt] = (c + ok, n + 1)
+            t.correct += ok
+            t.total += 1
+        return t
+
+    @property
+    def overall(self) -> float:
+        return self.correct / self.total if self.total else float("nan")
+
+    def accuracy(self, qtype: str) -> float:
+        c, n = self.by_type.get(qtype, (0, 0))
+        return c / n if n else float("nan")
+
+    def row(self) -> list[str]:
+        """Overall then the 13 types, as percentages ("-" where a type has no question)."""
+        cells = [self.overall] + [self.accuracy(q) for q in QUESTION_TYPES]
+        return ["-" if c != c else f"{100 * c:.2f}" for c in cells]
+
+    @staticmethod
+    def header() -> list[str]:
+        return ["Overall"] + [QUESTION_TYPE_LABELS[q] for q in QUESTION_TYPES]
+
+    def to_dict(self) -> dict:
+        return {"overall": self.overall, "correct": self.correct, "total": self.total,
+                "by_type": {q: {"correct": c, "total": n} for q, (c, n) in self.by_type.items()}}
+
+
+@dataclass
+class EvalResult:
+    backend: str
+    predictions: list  # str answers or Failure, one per question
+    table: AccuracyTable
+
+    def predictions_json(self, questions: list[Question]) -> dict:
+        return {"predictions": [
+            {"question_index": q.question_index,
+             "answer": p if isinstance(p, str) else None,
+             **({"error": str(p)} if isinstance(p, Failure) else {})}
+            for q, p in zip(questions, self.predictions)]}
+
+
+def find_image(images_dir: str, q: Question) -> str:
+    """The image file of a question under DIR, DIR/<split>/ or DIR/images/<split>/."""
+    name = q.image_filename
+    if not name:
+        raise DataError(f"question {q.index} names no image_filename", where=q.where)
+    split = q.raw.get("split") or q.info.get("split") or ""
+    for cand in (os.path.join(images_dir, name), os.path.join(images_dir, split, name),
+                 os.path.join(images_dir, "images", split, name)):
+        if os.path.isfile(cand):
+            return cand
+    raise DataError(f"question {q.index}: image {name} not found under {images_dir}")
+
+
+def answer_questions(backend, questions: list[Question], scenes=None, images_dir=None,
+                     batch: int = 4096, progress: bool = False) -> list:
+    """Answers (or Failures) for every question with one back end, batched."""
+    if backend.needs == "scenes":
+        if scenes is None:
+            raise UsageError(f"the {backend.name} back end needs --scenes")
+        by_name = {s.image_filename: s for s in scenes}
+        inputs = [scene_for(q, scenes, by_name) for q in questions]
+        programs = [q.program for q in questions]
+        return backend.answer(programs, inputs, errors="return")
+    if images_dir is None:
+        raise UsageError(f"the {backend.name} back end needs --images DIR")
+    from clevrlang.images import load_image
+
+    out: list = []
+    chunks = range(0, len(questions), batch)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc=f"{backend.name}", unit="batch")
+    cache: dict[str, object] = {}
+    for start in chunks:
+        part = questions[start:start + batch]
+        paths = [find_image(images_dir, q) for q in part]
+        images = []
+        for p in paths:
+            if p not in cache:
+                cache.clear() if len(cache) > 512 else None
+                cache[p] = load_image(p)
+            images.append(cache[p])
+        out += backend.answer([q.program for q in part], images, errors="return")
+    return out
+
+
+def evaluate(backend_names, questions, scenes=None, images_dir=None, options=None,
+             progress: bool = False) -> list[EvalResult]:
+    from clevrlang.backends import get_backend
+
+    results = []
+    types = [q.question_type for q in questions]
+    expected = [q.answer for q in questions]
+    for name in backend_names:
+        backend = get_backend(name, **(options or {}).get(name, {}))
+        preds = answer_questions(backend, questions, scenes, images_dir, progress=progress)
+        results.append(EvalResult(name, preds, AccuracyTable.from_answers(types, preds, expected)))
+    return results

@@ -1,0 +1,88 @@
+"""Running a .clv file on one scene or image: what ``clevr run`` and the REPL share."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from clevrlang.errors import ClevrError, UsageError
+from clevrlang.ir import postorder
+from clevrlang.program import Program, format_value
+from clevrlang.runtime import render
+
+
+def make_context(backend_name: str | None, scenes_path: str | None, index: int,
+                 image_path: str | None, model: str | None = None):
+    """(backend, interpreter context) for a run: a scene for symbolic, an image otherwise."""
+    from clevrlang.backends import get_backend
+
+    if backend_name is None:
+        backend_name = "symbolic" if scenes_path or not image_path else "engineered"
+    options = {"model": model} if model else {}
+    backend = get_backend(backend_name, **options)
+    if backend.needs == "scenes":
+        if image_path and not scenes_path:
+            raise UsageError("the symbolic back end needs --scene (it reads scene graphs); "
+                             "use --backend engineered or learned with --image")
+        context = load_scene(scenes_path, index) if scenes_path else None
+    else:
+        if not image_path:
+            raise UsageError(f"the {backend_name} back end needs --image")
+        from clevrlang.images import load_image
+
+        context = load_image(image_path)
+    return backend, context
+
+
+def load_scene(path: str, index: int):
+    from clevrlang.data import load_scenes
+
+    scenes = load_scenes(path)
+    if not 0 <= index < len(scenes):
+        raise UsageError(f"--index {index} is out of range: {path} has {len(scenes)} scene(s)")
+    return scenes[index]
+
+
+def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_path=None,
+             backend_name=None, trace=False, show_path=None, model=None,
+             echo: Callable[[str], None] = print) -> int:
+    """Evaluate every top-level result; returns the number of failures (errors + failed expects)."""
+    backend, context = make_context(backend_name, scenes_path, index, image_path, model)
+    failures = 0
+    interp = backend.interpreter(context)
+    for root in program.roots:
+        line = root.span.line if root.span else 0
+        where = f"{name}:{line}"
+        try:
+            value = interp.value(root.node)
+        except ClevrError as e:
+            echo(f"{where}: {e.render()}")
+            failures += 1
+            continue
+        if trace:
+            for node in postorder([root.node]):
+                shown = interp.describe(node, interp.values[node]) if hasattr(interp, "describe") \
+                    else render(interp.values[node])
+                echo(f"    {node.label():<28} : {node.type!s:<8} = {shown}")
+        shown = render(value)
+        if root.is_expect:
+            want = format_value(root.expected, root.node.type)
+            if _matches(value, root.expected):
+                echo(f"{where}: pass  {root.text}")
+            else:
+                failures += 1
+                echo(f"{where}: FAIL  {root.text}\n    expected {want}, got {shown}")
+        else:
+            echo(f"{where}: {shown}")
+    if show_path:
+        draw = getattr(interp, "draw", None)
+        if draw is None:
+            raise UsageError(f"the {backend.name} back end has nothing to --show")
+        draw(show_path)
+        echo(f"wrote {show_path}")
+    return failures
+
+
+def _matches(value, expected) -> bool:
+    if isinstance(expected, float) or isinstance(value, float):
+        return abs(float(value) - float(expected)) <= 1e-6 * max(1.0, abs(float(expected)))
+    return render(value) == render(expected)

@@ -1,0 +1,115 @@
+"""Ultralytics, kept offline and inside the project's own cache folder.
+
+Ultralytics reads its config folder from the environment once, at import, writes a settings
+file there, probes the network, fetches ``Arial.ttf`` on every train/val and may pip-install
+missing packages. :func:`ultralytics` sets the environment first (offline, no installs,
+config and matplotlib caches under :func:`cache_dir`), places a bundled TTF where the font
+check looks, turns every sync and logger integration off, and only then imports it.
+
+The cache folder is ``$CLEVRLANG_CACHE`` when set, else ``~/.cache/clevrlang``.
+
+>>> import os; os.environ.setdefault("CLEVRLANG_CACHE", "/tmp/clevrlang-doctest")  # doctest: +SKIP
+>>> ultralytics().__name__  # doctest: +SKIP
+'ultralytics'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_INTEGRATIONS = ("sync", "hub", "clearml", "comet", "dvc", "mlflow", "neptune", "raytune",
+                 "tensorboard", "wandb", "vscode_msg", "openvino_msg")
+
+
+def cache_dir() -> Path:
+    """The project's cache folder (``$CLEVRLANG_CACHE`` or ``~/.cache/clevrlang``)."""
+    root = os.environ.get("CLEVRLANG_CACHE") or Path.home() / ".cache" / "clevrlang"
+    return Path(root).expanduser().resolve()
+
+
+def _environment(config: Path) -> None:
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "0"
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    os.environ["YOLO_CONFIG_DIR"] = str(config)
+    os.environ.setdefault("MPLCONFIGDIR", str(config / "matplotlib"))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _font(config: Path) -> None:
+    """A TTF where ultralytics' font check looks first, so it never downloads Arial."""
+    target = config / "Ultralytics" / "Arial.ttf"
+    if target.exists():
+        return
+    import matplotlib
+
+    source = Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".Arial.ttf.tmp-{os.getpid()}")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def ultralytics():
+    """Import ultralytics offline with its state under the project cache; returns the module."""
+    if "ultralytics" in sys.modules:
+        return sys.modules["ultralytics"]
+    config = cache_dir() / "ultralytics"
+    config.mkdir(parents=True, exist_ok=True)
+    _environment(config)
+    _font(config)
+    import ultralytics as ul
+    from ultralytics.utils import SETTINGS
+
+    wanted = {k: False for k in _INTEGRATIONS if k in SETTINGS}
+    if any(SETTINGS.get(k) for k in wanted):
+        SETTINGS.update(wanted)
+    # The settings' default folders point at the current directory; keep them in the cache.
+    places = {"datasets_dir": config / "datasets", "runs_dir": config / "runs",
+              "weights_dir": config / "weights"}
+    if any(SETTINGS.get(k) != str(v) for k, v in places.items()):
+        SETTINGS.update({k: str(v) for k, v in places.items()})
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)
+    return ul
+
+
+def set_threads(threads: int | None) -> int:
+    """Set torch's CPU threads (``None``: the cores not busy now, at least one); returns it.
+
+    Ultralytics resets torch to ``min(8, cores - 1)`` threads whenever it selects the CPU; the
+    module global it reads is patched too, so the setting survives that.
+    """
+    import torch
+
+    if threads is None or threads <= 0:
+        threads = idle_cores()
+    torch.set_num_threads(int(threads))
+    tu = sys.modules.get("ultralytics.utils.torch_utils")
+    if tu is not None:
+        tu.NUM_THREADS = int(threads)
+    return int(threads)
+
+
+def idle_cores() -> int:
+    """Cores minus the current one-minute load (rounded), at least one: all cores when idle."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return cores
+    return max(1, min(cores, round(cores - load)))
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``; other names pass through."""
+    if device in (None, "", "auto"):
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)

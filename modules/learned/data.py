@@ -1,0 +1,136 @@
+"""Question-answering data for training: images in memory, ground-truth programs, answers.
+
+A :class:`QADataset` is what the trainer reads: a (N, H, W, 3) uint8 stack of images at the
+model's input size, and per question the image it is about, its IR root and its answer.
+It comes from a world made by ``clevr world make`` (:func:`from_world`) or from
+:mod:`.toy` (hand-built programs on freshly rendered scenes, for tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from clevrlang.errors import DataError
+from clevrlang.ir import Node
+from clevrlang.modules.learned.compiler import answer_kind, check
+from clevrlang.modules.learned.model import ANSWER_SETS, ANSWER_TYPES
+from clevrlang.modules.learned.stem import as_uint8
+from clevrlang.vocabulary import ANSWERS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QADataset:
+    """Images (N, H, W, 3) uint8 and questions ``(image index, root node, answer string)``."""
+
+    images: np.ndarray
+    image_ids: np.ndarray  # (Q,) int: the image of each question
+    nodes: list[Node]
+    answers: np.ndarray  # (Q,) int: index into vocabulary.ANSWERS
+    name: str = "<memory>"
+    scenes: list | None = field(default=None, repr=False)  # optional, for pretraining
+
+    @classmethod
+    def build(cls, images: Sequence[np.ndarray] | np.ndarray, questions: Sequence[tuple],
+              size: tuple[int, int], name: str = "<memory>", scenes=None) -> "QADataset":
+        """From images and ``(image index, Program | Node, answer)`` triples; questions the
+        learned back end cannot run (no module, answer not in ANSWERS) are an error."""
+        imgs = images if isinstance(images, np.ndarray) and images.shape[1:3] == (size[1], size[0]) \
+            else as_uint8(list(images), size)
+        ids, nodes, answers = [], [], []
+        for q, (image, program, answer) in enumerate(questions):
+            node = program if isinstance(program, Node) else program.node
+            why = check(node)
+            if why is not None:
+                raise DataError(f"question {q}: {why}", where=name)
+            kind = answer_kind(node)
+            if kind < 0 or str(answer) not in ANSWER_SETS[ANSWER_TYPES[kind]]:
+                raise DataError(f"question {q}: answer {answer!r} is not a {node.type} answer "
+                                f"of {node.label()}", where=name)
+            if not 0 <= int(image) < len(imgs):
+                raise DataError(f"question {q}: no image {image}", where=name)
+            ids.append(int(image))
+            nodes.append(node)
+            answers.append(ANSWERS.index(str(answer)))
+        return cls(imgs, np.asarray(ids, np.int64), nodes, np.asarray(answers, np.int64), name,
+                   scenes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def subset(self, questions: Sequence[int]) -> "QADataset":
+        q = np.asarray(questions, np.int64)
+        return QADataset(self.images, self.image_ids[q], [self.nodes[i] for i in q],
+                         self.answers[q], self.name, self.scenes)
+
+    def question_types(self) -> list[str]:
+        return [n.op for n in self.nodes]
+
+
+def _cache_path(root: Path, split: str, size: tuple[int, int]) -> Path:
+    return root / ".cache" / f"learned_{split}_{size[0]}x{size[1]}.npy"
+
+
+def load_images(paths: Sequence[Path], size: tuple[int, int], cache: Path | None = None,
+                progress: bool = True) -> np.ndarray:
+    """Decode and resize images once; the stack is cached as .npy beside the world."""
+    if cache is not None and cache.exists():
+        arr = np.load(cache, mmap_mode=None, allow_pickle=False)
+        if arr.shape == (len(paths), size[1], size[0], 3):
+            return arr
+    from PIL import Image
+    from tqdm import tqdm
+
+    out = np.empty((len(paths), size[1], size[0], 3), np.uint8)
+    for i, p in enumerate(tqdm(paths, desc="images", unit="img", disable=not progress)):
+        try:
+            with Image.open(p) as im:
+                out[i] = as_uint8([np.asarray(im.convert("RGB"))], size)[0]
+        except (OSError, ValueError) as e:
+            raise DataError(f"cannot read image: {e}", where=str(p)) from None
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".tmp{os.getpid()}.npy")
+            np.save(tmp, out)
+            os.replace(tmp, cache)
+        except OSError as e:  # a read-only world still trains
+            log.warning("could not cache images at %s: %s", cache, e)
+    return out
+
+
+def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | None = None,
+               cache: Path | None = None, progress: bool = True) -> QADataset:
+    """A dataset from a CLEVR questions file and its image folder."""
+    from clevrlang.data import load_questions
+
+    questions = load_questions(questions_path)[:limit]
+    names = sorted({q.image_filename for q in questions if q.image_filename})
+    if not names:
+        raise DataError("questions name no image_filename", where=str(questions_path))
+    index = {n: i for i, n in enumerate(names)}
+    images_dir = Path(images_dir)
+    missing = [n for n in names if not (images_dir / n).exists()]
+    if missing:
+        raise DataError(f"{len(missing)} image(s) missing, e.g. {missing[0]}", where=str(images_dir))
+    images = load_images([images_dir / n for n in names], size, cache, progress)
+    triples = [(index[q.image_filename], q.program, q.answer) for q in questions]
+    return QADataset.build(images, triples, size, name=str(questions_path))
+
+
+def from_world(root, split: str, size: tuple[int, int], limit: int | None = None,
+               progress: bool = True) -> QADataset:
+    """The ``split`` of a world made by ``clevr world make`` (read through ``open_world``)."""
+    from clevrlang.world.layout import open_world
+
+    world = open_world(root)
+    questions, images = world.questions_path(split), world.images_dir(split)
+    return from_files(questions, images, size, limit,
+                      cache=_cache_path(Path(root), split, size), progress=progress)

@@ -1,0 +1,125 @@
+"""The execution engine of Johnson et al. (2017): stem + one module per token + classifier.
+
+The network is built from a :class:`ModelConfig` alone (a checkpoint stores it as JSON), and
+runs a compiled :class:`~.compiler.Plan` -- a whole batch of programs of different shapes in
+one pass -- or one program at a time (:func:`~.compiler.run_loop`, the reference).
+
+>>> import torch
+>>> from clevrlang import parse
+>>> from clevrlang.modules.learned.compiler import compile_batch
+>>> torch.manual_seed(0) and None
+>>> net = NMN(ModelConfig(channels=16, image_size=(64, 48))).eval()
+>>> plan = compile_batch([parse("count(filter[red](scene()))").node], [0])
+>>> tuple(net(torch.zeros(1, 3, 48, 64), plan).shape) == (1, len(ANSWERS))
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from clevrlang.modules.learned.modules import Classifier, build_modules, module_tokens
+from clevrlang.modules.learned.stem import STRIDE, Stem
+from clevrlang.vocabulary import (ANSWERS, BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, Type)
+
+FORMAT = "clevrlang-nmn/1"
+
+#: The answers a program of each result type can have (logits outside are masked).
+ANSWER_SETS: dict[Type, tuple[str, ...]] = {
+    Type.BOOL: BOOL_ANSWERS,
+    Type.INT: COUNT_ANSWERS,
+    **{t: ENUMS[t] for t in (Type.SIZE, Type.COLOR, Type.MATERIAL, Type.SHAPE)},
+}
+ANSWER_TYPES: tuple[Type, ...] = tuple(ANSWER_SETS)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network (stored in every checkpoint)."""
+
+    channels: int = 64
+    image_size: tuple[int, int] = (128, 96)  # (width, height) the stem sees
+    stem_widths: tuple[int, int] = (32, 64)
+    coords: bool = True  # coordinate channels into every module's first conv (FiLM)
+    relate_dilation: int = 2  # relate modules use dilated 3x3 convs (wider view)
+    classifier_proj: int = 64
+    classifier_hidden: int = 256
+    tokens: tuple[str, ...] = field(default_factory=module_tokens)
+    answers: tuple[str, ...] = ANSWERS
+
+    @property
+    def feature_size(self) -> tuple[int, int]:
+        """(height, width) of the stem's feature map."""
+        w, h = self.image_size
+        return h // STRIDE, w // STRIDE
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        """Parse a stored config; raises ValueError saying what is wrong."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+            raise ValueError(f"not a {FORMAT} model config")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config field(s) {sorted(unknown)}")
+        for key in ("image_size", "stem_widths", "tokens", "answers"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def mismatch(self) -> str | None:
+        """Why this config cannot run with the current vocabulary, or None."""
+        tokens = module_tokens()
+        if self.tokens != tokens:
+            missing = sorted(set(tokens) - set(self.tokens))
+            extra = sorted(set(self.tokens) - set(tokens))
+            return (f"module tokens differ from the vocabulary (missing {missing[:5]}, "
+                    f"unknown {extra[:5]})" if missing or extra else "module token order differs")
+        if self.answers != ANSWERS:
+            return "answer list differs from the vocabulary's ANSWERS"
+        return None
+
+
+def answer_masks() -> torch.Tensor:
+    """(len(ANSWER_TYPES), len(ANSWERS)) bool: which answers each result type allows."""
+    mask = torch.zeros(len(ANSWER_TYPES), len(ANSWERS), dtype=torch.bool)
+    for i, t in enumerate(ANSWER_TYPES):
+        for a in ANSWER_SETS[t]:
+            mask[i, ANSWERS.index(a)] = True
+    return mask
+
+
+class NMN(nn.Module):
+    """Stem, the module registry (an ``nn.ModuleDict`` keyed by token) and the classifier."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        h, w = config.feature_size
+        self.stem = Stem(c, config.stem_widths)
+        self.mods = build_modules(c, config.coords, config.relate_dilation)
+        self.classifier = Classifier(c, h, w, len(config.answers), config.classifier_proj,
+                                     config.classifier_hidden)
+        self.register_buffer("masks", answer_masks(), persistent=False)
+
+    def logits(self, features: torch.Tensor, kinds: torch.Tensor) -> torch.Tensor:
+        """Classifier logits of root feature maps, answers of the wrong type masked out."""
+        out = self.classifier(features)
+        return out.masked_fill(~self.masks[kinds], float("-inf"))
+
+    def forward(self, images: torch.Tensor, plan) -> torch.Tensor:
+        """Answer logits (n_programs, n_answers) for normalised images and a compiled plan."""
+        from clevrlang.modules.learned.compiler import run_plan
+
+        plan = plan.to(images.device)
+        roots = run_plan(self, self.stem(images), plan)
+        return self.logits(roots, plan.kinds)

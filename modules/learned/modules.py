@@ -1,0 +1,145 @@
+"""The neural modules of the learned back end, one per function token, read from the vocabulary.
+
+A *token* is a function with its value inputs filled in: ``filter_color[red]``,
+``relate[left]``, ``count``. Johnson et al. (2017) give every token its own module; the
+tokens are enumerated here from :data:`~clevrlang.vocabulary.FUNCTIONS` (the CLEVR
+functions) and :data:`~clevrlang.vocabulary.ENUMS` (their value types) -- never from
+function names -- and a module's arity is its function's number of data inputs.
+
+* ``scene`` has no module: it is the stem's feature map of the image;
+* a unary module is a residual block of two 3x3 convolutions;
+* a binary module concatenates its two inputs (2C channels), projects them back to C with a
+  1x1 convolution and applies a residual block.
+
+>>> "filter_color[red]" in module_tokens() and "relate[left]" in module_tokens()
+True
+>>> from clevrlang.ir import Node
+>>> token_of(Node.make("filter_shape", ("cube",), (Node.make("scene"),)))
+'filter_shape[cube]'
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from clevrlang.vocabulary import ENUMS, FUNCTIONS
+
+SCENE = "scene"  # the one CLEVR function that has no module: it is the stem's output
+
+
+@cache
+def module_tokens() -> tuple[str, ...]:
+    """Every module token, in vocabulary order (functions) x (enumeration order of values)."""
+    tokens = []
+    for name, f in FUNCTIONS.items():
+        if not f.clevr or name == SCENE:
+            continue
+        choices = [ENUMS[p.type] for p in f.params]
+        for values in itertools.product(*choices):
+            tokens.append(spell(name, values))
+    return tuple(tokens)
+
+
+@cache
+def module_arity() -> dict[str, int]:
+    """token -> number of data inputs (1 or 2), from the function's signature."""
+    out = {}
+    for token in module_tokens():
+        out[token] = FUNCTIONS[token.partition("[")[0]].arity
+    return out
+
+
+def spell(name: str, values: tuple = ()) -> str:
+    """The token of ``name`` with ``values``: ``spell("relate", ("left",)) == "relate[left]"``."""
+    return f"{name}[{','.join(map(str, values))}]" if values else name
+
+
+def token_of(node) -> str:
+    """The module token of an IR node (``scene`` for the stem)."""
+    return spell(node.op, node.values)
+
+
+def family_of(token: str) -> str:
+    """The vocabulary family of a token's function (``relate[left]`` -> ``relate``)."""
+    return FUNCTIONS[token.partition("[")[0]].family
+
+
+def coord_maps(height: int, width: int, device=None, dtype=None) -> torch.Tensor:
+    """Two channels holding x and y in [-1, 1] (FiLM's coordinate maps), shape (2, H, W)."""
+    ys = torch.linspace(-1, 1, height, device=device, dtype=dtype)
+    xs = torch.linspace(-1, 1, width, device=device, dtype=dtype)
+    return torch.stack([xs.expand(height, width), ys[:, None].expand(height, width)])
+
+
+class ResidualBlock(nn.Module):
+    """relu(x + conv(relu(conv(x)))), both 3x3 (IEP's block, no batch norm).
+
+    With ``coords`` the first convolution also sees the two coordinate channels, which lets
+    a block tell left from right without a large receptive field.
+    """
+
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1):
+        super().__init__()
+        extra = 2 if coords else 0
+        self.coords = coords
+        self.conv1 = nn.Conv2d(channels + extra, channels, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        if self.coords:
+            n, _, height, width = x.shape
+            grid = coord_maps(height, width, x.device, x.dtype).expand(n, 2, height, width)
+            h = torch.cat([x, grid], 1)
+        return F.relu(x + self.conv2(F.relu(self.conv1(h))))
+
+
+class UnaryModule(nn.Module):
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1):
+        super().__init__()
+        self.block = ResidualBlock(channels, coords, dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
+
+
+class BinaryModule(nn.Module):
+    """cat(a, b) -> 1x1 conv (2C -> C) -> relu -> residual block."""
+
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1):
+        super().__init__()
+        self.project = nn.Conv2d(2 * channels, channels, 1)
+        self.block = ResidualBlock(channels, coords, dilation)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.block(F.relu(self.project(torch.cat([a, b], 1))))
+
+
+class Classifier(nn.Module):
+    """1x1 conv -> relu -> 2x2 max pool -> flatten -> MLP over every answer (IEP's head)."""
+
+    def __init__(self, channels: int, height: int, width: int, n_answers: int,
+                 proj: int = 64, hidden: int = 256):
+        super().__init__()
+        self.proj = nn.Conv2d(channels, proj, 1)
+        flat = proj * (height // 2) * (width // 2)
+        self.mlp = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_answers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.max_pool2d(F.relu(self.proj(x)), 2)
+        return self.mlp(h.flatten(1))
+
+
+def build_modules(channels: int, coords: bool, relate_dilation: int) -> nn.ModuleDict:
+    """One module per token: unary or binary by the function's arity."""
+    out = nn.ModuleDict()
+    for token, arity in module_arity().items():
+        dilation = relate_dilation if family_of(token) == "relate" else 1
+        cls = BinaryModule if arity == 2 else UnaryModule
+        out[token] = cls(channels, coords, dilation)
+    return out
