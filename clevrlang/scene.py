@@ -19,6 +19,19 @@ from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
 
 MAX_OBJECTS = 62  # object sets are int64 bitmasks
 PAD = 16  # scenes are padded to this many objects in batched tables (CLEVR has <= 10)
+
+# A filter combination gives each attribute a value or "any" (0): 3 * 9 * 3 * 4 of them.
+_COMBO_DIMS = tuple(len(ENUMS[ATTRIBUTE_TYPES[a]]) + 1 for a in ATTRIBUTES)
+N_COMBOS = int(np.prod(_COMBO_DIMS))
+
+
+def combo_id(chain: dict[str, str]) -> int:
+    """The index of a filter combination (attribute -> value; missing = any)."""
+    idx = 0
+    for attr, dim in zip(ATTRIBUTES, _COMBO_DIMS):
+        v = chain.get(attr)
+        idx = idx * dim + (0 if v is None else ENUMS[ATTRIBUTE_TYPES[attr]].index(v) + 1)
+    return idx
 RELATION_MARGIN = 0.2  # CLEVR's eps in compute_all_relationships
 
 
@@ -119,17 +132,32 @@ class Scene:
                 out[a, code] |= 1 << i
         return out
 
+    @cached_property
+    def combo_masks(self) -> np.ndarray:
+        """(N_COMBOS,) int64: the objects matching each filter combination."""
+        out = np.zeros(N_COMBOS, dtype=np.int64)
+        grids = [np.stack([np.zeros(self.n, dtype=np.int64), self.codes[:, a].astype(np.int64) + 1])
+                 for a in range(len(ATTRIBUTES))]  # each (2, n): "any" or the object's value
+        ids = np.zeros((1, self.n), dtype=np.int64)
+        for grid, dim in zip(grids, _COMBO_DIMS):
+            ids = (ids[:, None, :] * dim + grid[None, :, :]).reshape(-1, self.n)
+        bits = np.broadcast_to(np.int64(1) << np.arange(self.n, dtype=np.int64), ids.shape)
+        np.bitwise_or.at(out, ids.ravel(), bits.ravel())
+        return out
+
     def packed(self, pad: int = PAD) -> np.ndarray:
-        """One int64 row for batched execution: all-objects mask, attribute masks, codes
-        and relation masks, padded to ``pad`` objects. Cached (for the last pad asked)."""
+        """One int64 row for batched execution: all-objects mask, filter-combination masks,
+        attribute masks, codes and relation masks, padded to ``pad`` objects. Cached (for
+        the last pad asked)."""
         row = self.__dict__.get("_packed")
-        if row is None or len(row) != 1 + len(ATTRIBUTES) * 8 + pad * (len(ATTRIBUTES) + len(RELATIONS)):
+        width = 1 + N_COMBOS + len(ATTRIBUTES) * 8 + pad * (len(ATTRIBUTES) + len(RELATIONS))
+        if row is None or len(row) != width:
             codes = np.zeros((pad, len(ATTRIBUTES)), dtype=np.int64)
             codes[: self.n] = self.codes
             relate = np.zeros((len(RELATIONS), pad), dtype=np.int64)
             relate[:, : self.n] = self.relate
-            row = np.concatenate([[(1 << self.n) - 1], self.attr_masks.ravel(), codes.ravel(),
-                                  relate.ravel()])
+            row = np.concatenate([[(1 << self.n) - 1], self.combo_masks, self.attr_masks.ravel(),
+                                  codes.ravel(), relate.ravel()])
             self.__dict__["_packed"] = row
         return row
 

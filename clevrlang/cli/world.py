@@ -57,7 +57,9 @@ def make(out, images, split, questions_per_image, cogent, size, seed, workers, s
     sh = Shard.parse(shard) if shard else Shard()
     r = make_world(out, spec, shard=sh, workers=workers, progress=not quiet)
     rate = (r.images - r.resumed_images) / r.seconds if r.seconds else 0.0
-    done = f"{r.images} images" + (f" ({r.resumed_images} already made)" if r.resumed_images else "")
+    done = f"{r.images} images"
+    if r.resumed_images:
+        done += f" ({r.resumed_images} already made)"
     if r.questions is None:
         click.echo(f"shard {sh.k}/{sh.n} of {split}: {done} in {r.seconds:.1f} s; "
                    f"join the shards with `clevr world merge OUT SHARD_DIRS...`", err=True)

@@ -27,6 +27,7 @@ import io
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -125,6 +126,22 @@ def write_png(path: str | os.PathLike, array: np.ndarray) -> Path:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(array)).save(buf, format="PNG")
     return write_atomic(path, buf.getvalue())
+
+
+def link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Put file ``src`` at ``dst`` atomically (a hard link when both are on one file system);
+    nothing to do when ``dst`` exists, since only finished files have final names."""
+    src, dst = Path(src), Path(dst)
+    if dst.is_file():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(dst)
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
 
 
 def remove_temp_files(folders: Iterable[str | os.PathLike]) -> int:

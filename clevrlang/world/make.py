@@ -23,7 +23,6 @@ import logging
 import multiprocessing
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -253,10 +252,11 @@ class MakeResult:
 
 def world_info(spec: WorldSpec) -> dict:
     """The ``info`` of our scenes and questions files (CLEVR's keys, plus our settings)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        from importlib.metadata import version
         generator = f"clevrlang {version('clevrlang')}"
-    except Exception:  # not installed as a distribution (a source checkout)
+    except PackageNotFoundError:  # a source checkout that is not installed
         generator = "clevrlang"
     return {"split": spec.split, "version": "1.0", "generator": generator,
             "settings": asdict(spec)}
@@ -368,20 +368,6 @@ def _run_pool(out: Path, spec: WorldSpec, todo: list[int], workers: int, tick) -
 
 # ---------------------------------------------------------------------------------- merge
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Put ``src`` at ``dst`` atomically (a hard link when both sit on one file system)."""
-    if dst.is_file():
-        return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}{layout._TEMP_MARK}{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
 def _shards_of(split: str, dirs: list[Path]) -> tuple[WorldSpec, list[tuple[Path, Shard]]]:
     found = []
     for d in dirs:
@@ -435,9 +421,9 @@ def merge_worlds(out: str | os.PathLike, shard_dirs: list, *, progress: bool = T
                 for b in sh.blocks(spec):
                     for i in spec.block_images(b):
                         for rel in (layout.mask_relpath(split, i), layout.image_relpath(split, i)):
-                            _link_or_copy(d / rel, out / rel)
+                            layout.link_or_copy(d / rel, out / rel)
                         bar.update(1)
-                    _link_or_copy(Parts(d, split).path(b), parts.path(b))
+                    layout.link_or_copy(Parts(d, split).path(b), parts.path(b))
         n = assemble(out, spec)
         results.append(MakeResult(out, split, spec.images, 0, n, time.perf_counter() - start))
     return results

@@ -4,18 +4,16 @@ clevr-iep runs its module network one question at a time. Here a batch of progra
 shapes becomes one :class:`Plan`: every (image, node) pair is an *instance* (hash-consed IR
 means a sub-program shared by two questions on the same image is computed once); the
 instances are grouped by (depth, module token), each group is one batched module call, and
-inputs are gathered from / outputs written to one feature buffer by index tensors.
-
-Rows ``[0, n_images)`` of the buffer are the stem features of the batch's images (the
-``scene`` instances); each step's outputs are one contiguous row range, so a write is a
-slice and only the reads need an index tensor. Plans are cached per batch structure
-(the tuple of root nodes and image slots) and copied once to each device they run on.
+each call's inputs are gathered by index tensors from the outputs of the earlier calls that
+feed it (the ``scene`` instances are rows of the stem's features). Plans are cached per
+batch structure (the tuple of root nodes and image slots) and copied once to each device
+they run on.
 
 >>> from clevrlang import parse
 >>> a = parse("count(filter[red](scene()))").node
 >>> b = parse("exist(filter[cube](filter[red](scene())))").node
 >>> plan = compile_batch([a, b], [0, 0])
->>> [(s.token, s.stop - s.start) for s in plan.steps]
+>>> [(s.token, s.size) for s in plan.steps]
 [('filter_color[red]', 1), ('count', 1), ('filter_shape[cube]', 1), ('exist', 1)]
 """
 
@@ -35,31 +33,75 @@ from clevrlang.modules.learned.modules import SCENE, module_tokens, token_of
 _TOKEN_ORDER = {t: i for i, t in enumerate(module_tokens())}
 
 
+class Gather:
+    """Where a batch of feature maps comes from: pieces of earlier outputs, then an order.
+
+    ``parts`` are ``(source, index)`` pairs (source -1 is the stem's features, k >= 0 is
+    step k's output; index None takes the whole source); ``order`` (or None) permutes the
+    concatenated pieces into place. Reading only the steps that feed a step keeps the
+    backward pass proportional to the edges, not to the whole batch.
+    """
+
+    __slots__ = ("parts", "order")
+
+    def __init__(self, parts: tuple, order):
+        self.parts, self.order = parts, order
+
+    @classmethod
+    def of(cls, locs: list[tuple[int, int]], sizes: dict[int, int]) -> "Gather":
+        by_source: dict[int, list[int]] = {}
+        position: list[tuple[int, int]] = []
+        for src, local in locs:
+            rows = by_source.setdefault(src, [])
+            position.append((src, len(rows)))
+            rows.append(local)
+        parts, offset, base = [], 0, {}
+        for src, rows in by_source.items():
+            base[src] = offset
+            offset += len(rows)
+            whole = rows == list(range(sizes[src]))
+            parts.append((src, None if whole else torch.tensor(rows, dtype=torch.long)))
+        order = [base[src] + k for src, k in position]
+        perm = None if order == list(range(len(order))) else torch.tensor(order, dtype=torch.long)
+        return cls(tuple(parts), perm)
+
+    def to(self, device) -> "Gather":
+        return Gather(tuple((s, None if i is None else i.to(device)) for s, i in self.parts),
+                      None if self.order is None else self.order.to(device))
+
+    def fetch(self, features: torch.Tensor, outs: list) -> torch.Tensor:
+        pieces = []
+        for src, index in self.parts:
+            x = features if src < 0 else outs[src]
+            pieces.append(x if index is None else x.index_select(0, index))
+        x = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+        return x if self.order is None else x.index_select(0, self.order)
+
+
 class Step:
-    """One batched module call: ``token`` on rows ``inputs[k]`` -> rows ``[start, stop)``."""
+    """One batched module call: ``token`` on ``inputs`` (one :class:`Gather` per input)."""
 
-    __slots__ = ("token", "depth", "start", "stop", "inputs")
+    __slots__ = ("token", "depth", "size", "inputs")
 
-    def __init__(self, token: str, depth: int, start: int, stop: int, inputs: tuple):
-        self.token, self.depth, self.start, self.stop, self.inputs = token, depth, start, stop, inputs
+    def __init__(self, token: str, depth: int, size: int, inputs: tuple):
+        self.token, self.depth, self.size, self.inputs = token, depth, size, inputs
 
     def to(self, device) -> "Step":
-        return Step(self.token, self.depth, self.start, self.stop,
-                    tuple(i.to(device) for i in self.inputs))
+        return Step(self.token, self.depth, self.size, tuple(g.to(device) for g in self.inputs))
 
 
 class Plan:
     """A compiled batch (read-only). Not a dataclass so DDP passes it through untouched."""
 
-    def __init__(self, n_images: int, n_rows: int, steps: tuple, roots: torch.Tensor,
-                 kinds: torch.Tensor, instances: tuple):
+    def __init__(self, n_images: int, steps: tuple, roots: Gather, kinds: torch.Tensor,
+                 instances: tuple, where: tuple):
         self.n_images = n_images
-        self.n_rows = n_rows
         self.steps = steps
-        self.roots = roots  # (n_programs,) buffer row of each program's result
+        self.roots = roots  # gathers each program's result
         self.kinds = kinds  # (n_programs,) index into ANSWER_TYPES (-1: not an answer)
-        self.instances = instances  # (image slot, Node) of every buffer row
-        self.device = roots.device
+        self.instances = instances  # (image slot, Node) of every instance, step order
+        self.where = where  # (step or -1, row in it) of every instance
+        self.device = kinds.device
         self._on: dict = {}
 
     def to(self, device) -> "Plan":
@@ -69,14 +111,14 @@ class Plan:
             return self
         key = str(device)
         if key not in self._on:
-            self._on[key] = Plan(self.n_images, self.n_rows,
-                                 tuple(s.to(device) for s in self.steps), self.roots.to(device),
-                                 self.kinds.to(device), self.instances)
+            self._on[key] = Plan(self.n_images, tuple(s.to(device) for s in self.steps),
+                                 self.roots.to(device), self.kinds.to(device), self.instances,
+                                 self.where)
         return self._on[key]
 
-    def rows_of(self, slot: int) -> dict[Node, int]:
-        """node -> buffer row, for the instances on image ``slot`` (for traces)."""
-        return {node: row for row, (s, node) in enumerate(self.instances) if s == slot}
+    def locate(self, slot: int) -> dict[Node, tuple[int, int]]:
+        """node -> (step, row) of the instances on image ``slot`` (for traces)."""
+        return {node: w for (s, node), w in zip(self.instances, self.where) if s == slot}
 
 
 @lru_cache(maxsize=65536)
@@ -113,37 +155,35 @@ def _compile(nodes: tuple, slots: tuple) -> Plan:
     # Group by (depth, token): one batched call per group, in dependency order.
     order = sorted(range(len(inst)),
                    key=lambda i: (inst[i][1].depth, _TOKEN_ORDER[token_of(inst[i][1])]))
-    row: dict[tuple, int] = {}
-    for slot in range(n_images):
-        row[(slot, None)] = slot
-    instances = [(slot, None) for slot in range(n_images)]
+    # Instance -> (source, local row): scenes are rows of the stem's features.
+    loc: dict[tuple, tuple[int, int]] = {}
+    sizes: dict[int, int] = {-1: n_images}
+    instances = [(slot, Node.make(SCENE)) for slot in range(n_images)]
+    where = [(-1, slot) for slot in range(n_images)]
+    groups: list[list[tuple[int, Node]]] = []
     for i in order:
-        row[inst[i]] = len(instances)
-        instances.append(inst[i])
+        slot, node = inst[i]
+        last = groups[-1][0][1] if groups else None
+        if last is None or last.depth != node.depth or token_of(last) != token_of(node):
+            groups.append([])
+        groups[-1].append(inst[i])
+        loc[inst[i]] = (len(groups) - 1, len(groups[-1]) - 1)
 
-    def row_of(slot: int, node: Node) -> int:
-        return slot if node.op == SCENE else row[(slot, node)]
+    def loc_of(slot: int, node: Node) -> tuple[int, int]:
+        return (-1, slot) if node.op == SCENE else loc[(slot, node)]
 
     steps = []
-    start = n_images
-    while start < len(instances):
-        slot, node = instances[start]
-        token, depth = token_of(node), node.depth
-        stop = start
-        while (stop < len(instances) and instances[stop][1].depth == depth
-               and token_of(instances[stop][1]) == token):
-            stop += 1
-        group = instances[start:stop]
-        inputs = tuple(torch.tensor([row_of(s, n.inputs[k]) for s, n in group], dtype=torch.long)
-                       for k in range(len(node.inputs)))
-        steps.append(Step(token, depth, start, stop, inputs))
-        start = stop
-    roots = torch.tensor([row_of(s, n) for n, s in zip(nodes, slots)], dtype=torch.long)
+    for k, group in enumerate(groups):
+        node = group[0][1]
+        sizes[k] = len(group)
+        inputs = tuple(Gather.of([loc_of(s, n.inputs[j]) for s, n in group], sizes)
+                       for j in range(len(node.inputs)))
+        steps.append(Step(token_of(node), node.depth, len(group), inputs))
+        instances.extend(group)
+        where.extend((k, r) for r in range(len(group)))
+    roots = Gather.of([loc_of(s, n) for n, s in zip(nodes, slots)], sizes)
     kinds = torch.tensor([answer_kind(n) for n in nodes], dtype=torch.long)
-    # Scene rows are recorded with the scene node itself (None was a placeholder).
-    scene = Node.make(SCENE)
-    instances = tuple((s, scene if n is None else n) for s, n in instances)
-    return Plan(n_images, len(instances), tuple(steps), roots, kinds, instances)
+    return Plan(n_images, tuple(steps), roots, kinds, tuple(instances), tuple(where))
 
 
 class PlanCache:
@@ -180,17 +220,15 @@ def compile_batch(nodes: Sequence[Node], slots: Sequence[int] | None = None) -> 
 
 def run_plan(model, features: torch.Tensor, plan: Plan, keep: bool = False):
     """Run ``plan`` on stem ``features`` (n_images, C, H, W); returns the roots' feature maps
-    (and the whole buffer when ``keep``)."""
+    (and, when ``keep``, every step's output, indexed by :meth:`Plan.locate`)."""
     if features.shape[0] != plan.n_images:
         raise ExecutionError(f"plan expects {plan.n_images} images, got {features.shape[0]}")
-    buf = features.new_empty((plan.n_rows, *features.shape[1:]))
-    buf[:plan.n_images] = features
     mods = model.mods
+    outs: list[torch.Tensor] = []
     for step in plan.steps:
-        args = [buf.index_select(0, idx) for idx in step.inputs]
-        buf[step.start:step.stop] = mods[step.token](*args)
-    roots = buf.index_select(0, plan.roots)
-    return (roots, buf) if keep else roots
+        outs.append(mods[step.token](*(g.fetch(features, outs) for g in step.inputs)))
+    roots = plan.roots.fetch(features, outs)
+    return (roots, outs) if keep else roots
 
 
 def run_loop(model, images: torch.Tensor, nodes: Sequence[Node],

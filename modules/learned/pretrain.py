@@ -102,7 +102,7 @@ def pretrain_stem(config: ModelConfig, out, n_images: int = 4000, steps: int = 3
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        bar.set_postfix(loss=f"{float(loss):.3f}", color=f"{accs[2]:.2f}", refresh=False)
+        bar.set_postfix(loss=f"{float(loss.detach()):.3f}", color=f"{accs[2]:.2f}", refresh=False)
     with torch.no_grad():
         x = normalize(torch.from_numpy(val_images)).to(device)
         _, accs = dense_loss(head(stem(x)), torch.from_numpy(val_labels).to(device))
