@@ -68,17 +68,20 @@ def run_suite(path: str, backends: list[str], *, scene_path=None, index=0, image
 
 def _print_table(path, backends, cases) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"suite {path}")
+    table = Table(title=f"suite {escape(path)}")
     table.add_column("expectation")
     for b in backends:
         table.add_column(b)
     marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "error": "[yellow]error[/]"}
     for c in cases:
-        table.add_row(f"{c.name}  {c.text}",
-                      *[f"{marks[c.outcomes[b][0]]} {c.outcomes[b][1] if c.outcomes[b][0] != 'pass' else ''}"
-                        for b in backends])
+        cells = []
+        for b in backends:
+            status, detail = c.outcomes[b]
+            cells.append(marks[status] + ("" if status == "pass" else " " + escape(detail)))
+        table.add_row(escape(f"{c.name}  {c.text}"), *cells)
     table.add_row("accuracy", *[
         f"{sum(c.outcomes[b][0] == 'pass' for c in cases)}/{len(cases)}" for b in backends])
     Console(width=160).print(table)
