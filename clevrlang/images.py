@@ -9,6 +9,16 @@ import numpy as np
 from clevrlang.errors import DataError
 
 
+class ImageArray(np.ndarray):
+    """An image array that remembers the file it came from (so the symbolic back end can
+    find its ground-truth scene in a CLEVR world)."""
+
+    path: str | None = None
+
+    def __array_finalize__(self, obj):
+        self.path = getattr(obj, "path", None)
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as RGB uint8 (alpha is dropped, greyscale expanded)."""
     from PIL import Image, UnidentifiedImageError
@@ -16,7 +26,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     path = os.fspath(path)
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+            out = np.asarray(im.convert("RGB"), dtype=np.uint8).copy().view(ImageArray)
+            out.path = os.path.abspath(path)
+            return out
     except FileNotFoundError:
         raise DataError("no such image file", where=path) from None
     except IsADirectoryError:
@@ -37,3 +49,33 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
     fmt = os.path.splitext(path)[1].lstrip(".").upper() or "PNG"
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format={"JPG": "JPEG"}.get(fmt, fmt))
     os.replace(tmp, path)
+
+
+def world_scene_of(image) -> "object | None":
+    """The ground-truth Scene of an image file inside a CLEVR world, or None.
+
+    ``<root>/images/<split>/CLEVR_<split>_000123.png`` -> scene 123 of
+    ``<root>/scenes/CLEVR_<split>_scenes.json`` (matched by image_filename).
+    """
+    path = getattr(image, "path", None)
+    if not path:
+        return None
+    split_dir = os.path.dirname(path)
+    root = os.path.dirname(os.path.dirname(split_dir))
+    split = os.path.basename(split_dir)
+    scenes_path = os.path.join(root, "scenes", f"CLEVR_{split}_scenes.json")
+    if not os.path.isfile(scenes_path):
+        return None
+    scenes = _scenes_cached(scenes_path, os.path.getmtime(scenes_path))
+    name = os.path.basename(path)
+    return next((s for s in scenes if s.image_filename == name), None)
+
+
+def _scenes_cached(path: str, mtime: float, _cache={}):
+    from clevrlang.data import load_scenes
+
+    key = (path, mtime)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = load_scenes(path)
+    return _cache[key]

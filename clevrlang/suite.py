@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Callable
@@ -89,7 +90,7 @@ def _print_table(path, backends, cases) -> None:
         for b in backends:
             status, detail = c.outcomes[b]
             if status != "pass":
-                Console(stderr=True).print(f"{c.name}: {b}: {status}: {detail}", markup=False)
+                print(f"{c.name}: {b}: {status}: {detail}", file=sys.stderr)
 
 
 def write_junit(path: str, suite_path: str, backends, cases, force: bool) -> None:

@@ -33,9 +33,16 @@ class SceneInterpreter(Interpreter):
     name = "symbolic"
 
     def scene_of(self, node: Node, image) -> Scene:
-        """The scene ``scene(image)`` describes; perception back ends override this."""
-        raise ExecutionError("the symbolic back end reads scene graphs, not images; use a "
-                             "perception back end (engineered, learned) for scene(image)")
+        """The scene ``scene(image)`` describes: for symbolic, the ground truth of an image
+        that lives in a CLEVR world folder. Perception back ends override this."""
+        from clevrlang.images import world_scene_of
+
+        scene = world_scene_of(image)
+        if scene is None:
+            raise ExecutionError("the symbolic back end reads scene graphs: this image has no "
+                                 "ground-truth scene (load it from a world's images/<split>/ "
+                                 "folder, or use a perception back end)")
+        return scene
 
     def op_scene(self, node: Node, image=None) -> int:
         scene = self.context if image is None else self.scene_of(node, image)
