@@ -56,7 +56,7 @@ def make(out, images, split, questions_per_image, cogent, size, seed, workers, s
                      block_size=block_size)
     sh = Shard.parse(shard) if shard else Shard()
     r = make_world(out, spec, shard=sh, workers=workers, progress=not quiet)
-    rate = (r.images - r.resumed_images) / r.seconds if r.seconds else 0.0
+    made = r.images - r.resumed_images
     done = f"{r.images} images"
     if r.resumed_images:
         done += f" ({r.resumed_images} already made)"
@@ -65,8 +65,8 @@ def make(out, images, split, questions_per_image, cogent, size, seed, workers, s
                    f"join the shards with `clevr world merge OUT SHARD_DIRS...`", err=True)
     else:
         asked = f", {r.questions} questions" if questions_per_image else ""
-        click.echo(f"{split}: {done}{asked} in {out} ({r.seconds:.1f} s, {rate:.1f} images/s)",
-                   err=True)
+        rate = f", {made / r.seconds:.1f} images/s" if made and r.seconds else ""
+        click.echo(f"{split}: {done}{asked} in {out} ({r.seconds:.1f} s{rate})", err=True)
 
 
 @world.command()

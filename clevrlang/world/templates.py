@@ -63,11 +63,6 @@ class Step:
     null: tuple[bool, ...] = ()  # per slot (macros) or (param,): must be left empty
     out_neq: tuple[int, ...] = ()  # earlier nodes whose output must differ from this one's
 
-    @property
-    def params(self) -> tuple[str, ...]:
-        return ((self.relation,) if self.relation else ()) + self.slots + \
-            ((self.param,) if self.param else ())
-
 
 @dataclass(frozen=True)
 class Template:
