@@ -66,7 +66,7 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
         shown = render(value)
         if root.is_expect:
             want = format_value(root.expected, root.node.type)
-            if _matches(value, root.expected):
+            if matches(value, root.expected):
                 echo(f"{where}: pass  {root.text}")
             else:
                 failures += 1
@@ -82,7 +82,8 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
     return failures
 
 
-def _matches(value, expected) -> bool:
+def matches(value, expected) -> bool:
+    """Whether a value equals an expectation (floats within a relative 1e-6)."""
     if isinstance(expected, float) or isinstance(value, float):
         return abs(float(value) - float(expected)) <= 1e-6 * max(1.0, abs(float(expected)))
     return render(value) == render(expected)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from clevrlang.errors import ClevrError, UsageError
 from clevrlang.program import format_value
-from clevrlang.run import _matches, make_context
+from clevrlang.run import matches, make_context
 from clevrlang.runtime import render
 
 
@@ -50,7 +50,7 @@ def run_suite(path: str, backends: list[str], *, scene_path=None, index=0, image
             except ClevrError as e:
                 case.outcomes[name] = ("error", e.message)
                 continue
-            if _matches(value, root.expected):
+            if matches(value, root.expected):
                 case.outcomes[name] = ("pass", render(value))
             else:
                 want = format_value(root.expected, root.node.type)
