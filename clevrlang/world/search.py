@@ -20,7 +20,6 @@ drawn lazily, so a search that succeeds early does not shuffle what it never vis
 
 from __future__ import annotations
 
-import itertools
 from functools import cached_property
 
 from clevrlang.scene import Scene
@@ -70,8 +69,10 @@ class SceneIndex:
     def random_keys(self) -> list[tuple[tuple, int]]:
         """Every key CLEVR's random option can draw (each attribute's values or None), so a
         uniform pick from this list is CLEVR's draw."""
-        domains = [list(ENUMS[ATTRIBUTE_TYPES[a]]) + [None] for a in ATTRIBUTES]
-        return [(k, self.key_mask(k)) for k in itertools.product(*domains)]
+        sizes, colors, materials, shapes = (
+            list(masks.items()) + [(None, self.full)] for masks in self.attr_mask)
+        return [((s, c, m, h), ms & mc & mm & mh) for s, ms in sizes for c, mc in colors
+                for m, mm in materials for h, mh in shapes]
 
     def random_key(self, rng) -> tuple[tuple, int]:
         """CLEVR's "empty" filter option: each attribute uniform over its values or None
@@ -118,7 +119,7 @@ class Search:
         shadows = self.shadow
         for opt in self._shuffled(self._candidates(step, t)):
             v = self._apply(step, opt, out, t)
-            if v is INVALID or any(out[j] == v for j in step.out_neq):
+            if v is INVALID or (step.out_neq and any(out[j] == v for j in step.out_neq)):
                 continue
             out[t], self.choice[t] = v, opt
             for r, sh in enumerate(shadows):
@@ -193,8 +194,7 @@ class Search:
                     continue
                 (trivial if inter == m else keep).append((rel, k, m))
         n_trivial = int(round(len(keep) * _TRIVIAL_FRACTION / (1 - _TRIVIAL_FRACTION)))
-        self.rng.shuffle(trivial)
-        return keep + trivial[:n_trivial]
+        return keep + self.rng.sample(trivial, min(n_trivial, len(trivial)))
 
     # -- execution ---------------------------------------------------------------------------
     def _apply(self, step: Step, opt, vals: list, t: int):
