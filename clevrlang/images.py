@@ -33,7 +33,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise DataError("no such image file", where=path) from None
     except IsADirectoryError:
         raise DataError("is a directory, expected an image file", where=path) from None
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ModuleNotFoundError):  # ultralytics' PIL patch: see offline.py
         raise DataError("not an image file Pillow can read (PNG, JPEG, WebP, ...)",
                         where=path) from None
     except OSError as e:

@@ -167,7 +167,7 @@ def read_png(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
             return np.asarray(im.convert(mode) if mode and im.mode != mode else im.copy())
     except FileNotFoundError:
         raise DataError("no such image file", where=os.fspath(path)) from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ModuleNotFoundError) as e:
         raise DataError(f"not a readable image: {e}", where=os.fspath(path)) from None
 
 

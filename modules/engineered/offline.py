@@ -65,7 +65,11 @@ def ultralytics():
     _environment(config)
     _font(config)
     import ultralytics as ul
-    from ultralytics.utils import SETTINGS
+    from ultralytics.utils import SETTINGS, patches
+
+    # Ultralytics patches PIL.Image.open to import pi-heif (not installed) on any file Pillow
+    # cannot identify, which would turn "not an image" into a ModuleNotFoundError everywhere.
+    patches._pil_plugins_registered = True
 
     wanted = {k: False for k in _INTEGRATIONS if k in SETTINGS}
     if any(SETTINGS.get(k) for k in wanted):
