@@ -170,10 +170,9 @@ def write_report(cmp: Comparison, out_dir: str, world_dir: str) -> str:
 
 
 def _write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    from clevrlang.atomic import write_text
+
+    write_text(path, text)
 
 
 def _charts(cmp: Comparison, out_dir: str) -> list[str]:

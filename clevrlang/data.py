@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from clevrlang.errors import DataError, Source, Span
+from clevrlang.files import read_text
 from clevrlang.program import Program
 from clevrlang.scene import Scene
 from clevrlang.vocabulary import render_value
@@ -20,17 +21,7 @@ from clevrlang.vocabulary import render_value
 def read_json(path: str | os.PathLike):
     """Parse a JSON file; errors point at the offending character."""
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise DataError("no such file", where=path) from None
-    except IsADirectoryError:
-        raise DataError("is a directory, expected a JSON file", where=path) from None
-    except UnicodeDecodeError:
-        raise DataError("is not a text (UTF-8 JSON) file", where=path) from None
-    except OSError as e:
-        raise DataError(f"cannot read: {e.strerror}", where=path) from None
+    text = read_text(path, "a JSON file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -44,11 +44,14 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
     """Write an RGB uint8 array as PNG (or the format the suffix names), atomically."""
     from PIL import Image
 
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    fmt = os.path.splitext(path)[1].lstrip(".").upper() or "PNG"
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format={"JPG": "JPEG"}.get(fmt, fmt))
-    os.replace(tmp, path)
+    import io
+
+    from clevrlang.atomic import write_atomic
+
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").upper() or "PNG"
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format={"JPG": "JPEG"}.get(fmt, fmt))
+    write_atomic(path, buf.getvalue())
 
 
 def world_scene_of(image) -> "object | None":

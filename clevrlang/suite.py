@@ -111,6 +111,6 @@ def write_junit(path: str, suite_path: str, backends, cases, force: bool) -> Non
                 ET.SubElement(case, "failure", message=detail, type="ExpectationFailed").text = detail
             elif status == "error":
                 ET.SubElement(case, "error", message=detail, type="ExecutionError").text = detail
-    tmp = f"{path}.tmp{os.getpid()}"
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    os.replace(tmp, path)
+    from clevrlang.atomic import write_atomic
+
+    write_atomic(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -85,10 +85,9 @@ def _eval_questions(questions_path, scenes_path, images_dir, backends, predictio
                 path = f"{stem}_{r.backend}{ext or '.json'}"
             if os.path.exists(path) and not force:
                 raise UsageError(f"{path} exists; pass --force to overwrite it")
-            tmp = f"{path}.tmp{os.getpid()}"
-            with open(tmp, "w") as f:
-                json.dump(r.predictions_json(questions), f)
-            os.replace(tmp, path)
+            from clevrlang.atomic import write_text
+
+            write_text(path, json.dumps(r.predictions_json(questions)))
     if json_out:
         click.echo(json.dumps({r.backend: r.table.to_dict() for r in results}, indent=2))
         return

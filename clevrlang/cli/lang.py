@@ -11,17 +11,9 @@ from clevrlang.errors import ClevrError, UsageError
 
 
 def _read_source(path: str) -> str:
-    from clevrlang.errors import DataError
+    from clevrlang.files import read_text
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise DataError("no such file", where=path) from None
-    except IsADirectoryError:
-        raise DataError("is a directory, expected a .clv file", where=path) from None
-    except UnicodeDecodeError:
-        raise DataError("is not a UTF-8 text file", where=path) from None
+    return read_text(path, "a .clv file")
 
 
 def _parse_file(path: str):
@@ -36,10 +28,9 @@ def _refuse_overwrite(path: str, force: bool) -> None:
 
 
 def _atomic_write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    from clevrlang.atomic import write_text
+
+    write_text(path, text)
 
 
 @click.command()

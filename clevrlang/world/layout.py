@@ -34,6 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from clevrlang.atomic import TEMP_MARK as _TEMP_MARK
+from clevrlang.atomic import temp_path as _temp_path
+from clevrlang.atomic import write_atomic
 from clevrlang.errors import DataError
 
 #: Split names of CLEVR v1.0 and CLEVR-CoGenT v1.0, in the order a listing shows them.
@@ -43,7 +46,6 @@ DOWNLOAD_FOLDERS = ("CLEVR_v1.0", "CLEVR_CoGenT_v1.0")
 _PARTS = ("images", "scenes", "questions")
 _SCENES_RE = re.compile(r"^CLEVR_(\w+)_scenes\.json$")
 _QUESTIONS_RE = re.compile(r"^CLEVR_(\w+)_questions\.json$")
-_TEMP_MARK = ".tmp-"
 
 
 def image_filename(split: str, index: int) -> str:
@@ -68,33 +70,6 @@ def questions_relpath(split: str) -> str:
 
 
 # ---------------------------------------------------------------------------- atomic writers
-
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}")
-
-
-def write_atomic(path: str | os.PathLike, chunks: Iterable[bytes] | bytes,
-                 durable: bool = False) -> Path:
-    """Write ``chunks`` to ``path`` through a temporary file and ``os.replace``.
-
-    ``durable`` also fsyncs (survives a power cut, not only a killed process).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-                f.write(chunk)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
 
 def dumps(obj) -> str:
     """JSON exactly as CLEVR's scripts write it (``json.dump`` defaults), deterministic."""
