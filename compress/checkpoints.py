@@ -24,13 +24,19 @@ from .networks import NetConfig, ProgressiveNet, build_net
 META_KEY = "clevrlang_codec"
 
 
-def save_net(path: str | os.PathLike, net: ProgressiveNet, extra: dict | None = None) -> Path:
-    """Write weights (+ config in the metadata) atomically, and a JSON config beside them."""
+def save_net(path: str | os.PathLike, net: ProgressiveNet, extra: dict | None = None,
+             dtype: torch.dtype | None = None) -> Path:
+    """Write weights (+ config in the metadata) atomically, and a JSON config beside them.
+
+    ``dtype=torch.float16`` halves the file (for committed defaults); loading casts back to
+    float32, so codes stay bit-exact between processes that load the same file.
+    """
     from safetensors.torch import save
 
     path = Path(path)
     config = {**net.config.to_json(), **(extra or {})}
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
+               for k, v in net.state_dict().items()}
     atomic_write_bytes(path, save(tensors, metadata={META_KEY: json.dumps(config)}))
     atomic_write_bytes(path.with_suffix(".json"),
                        (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())

@@ -44,7 +44,7 @@ class Code:
 
     name: str
     shape: tuple[int, int, int]
-    data: bytes
+    data: bytes = field(repr=False)
     nbytes: int
     total_bytes: int
     iterations: int = 1
@@ -94,7 +94,8 @@ class Code:
         head = _parse_header(blob[_PREFIX.size:_PREFIX.size + head_len], where)
         data = blob[_PREFIX.size + head_len:]
         if len(data) != head["payload_bytes"]:
-            raise DataError(f"truncated Code file: the header promises {head['payload_bytes']} "
+            what = "truncated" if len(data) < head["payload_bytes"] else "corrupted"
+            raise DataError(f"{what} Code file: the header promises {head['payload_bytes']} "
                             f"payload bytes, the file holds {len(data)}", where=where)
         if zlib.crc32(data) != head["crc32"]:
             raise DataError("corrupted Code file: the payload's CRC-32 does not match its "

@@ -14,8 +14,8 @@ True
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -28,15 +28,18 @@ from .code import Code
 from .containers import headerless_size
 
 
-def _jpeg(q: int) -> dict:
-    return {"format": "JPEG", "quality": q, "optimize": True}
+def _jpeg(q: int, shape) -> dict:
+    # On thumbnails 4:4:4 beats 4:2:0 at equal header-less size (SSIM 0.71 vs 0.66 at 64 B on
+    # 32x32 synthetic scenes); on large images Pillow's 4:2:0 default is the usual winner.
+    subsampling = 0 if min(shape[:2]) <= 64 else -1
+    return {"format": "JPEG", "quality": q, "optimize": True, "subsampling": subsampling}
 
 
-def _webp(q: int) -> dict:
+def _webp(q: int, shape) -> dict:
     return {"format": "WEBP", "quality": q, "method": 6}
 
 
-def _avif(q: int) -> dict:
+def _avif(q: int, shape) -> dict:
     return {"format": "AVIF", "quality": q, "speed": 4, "max_threads": 1}
 
 
@@ -46,9 +49,16 @@ def _j2k_ratio(k: int, raw_bytes: int) -> float:
     return float(top ** (1.0 - k / 255.0))
 
 
-def _jpeg2000(k: int, raw_bytes: int) -> dict:
+def _j2k_levels(shape) -> int:
+    """Wavelet resolutions leaving a ~16 px low band: OpenJPEG's default 6 spends a 64 B
+    budget on packet headers of a 32x32 image (SSIM 0.48 vs 0.74 with 2 levels here)."""
+    return 1 + max(1, min(5, int(math.log2(max(min(shape[:2]), 16) / 16))))
+
+
+def _jpeg2000(k: int, shape) -> dict:
     return {"format": "JPEG2000", "no_jp2": True, "quality_mode": "rates",
-            "quality_layers": [_j2k_ratio(k, raw_bytes)], "irreversible": True, "mct": 1}
+            "quality_layers": [_j2k_ratio(k, math.prod(shape))], "irreversible": True,
+            "mct": 1, "num_resolutions": _j2k_levels(shape)}
 
 
 @dataclass(frozen=True)
@@ -57,13 +67,10 @@ class StandardCodec:
 
     name: str
     knobs: range
-    options: Callable[..., dict]
-    needs_raw_size: bool = False
+    options: Callable[[int, tuple], dict]  # (knob, image shape) -> Pillow save options
 
     def _options(self, knob: int, image: np.ndarray) -> dict:
-        if self.needs_raw_size:
-            return self.options(knob, image.size)
-        return self.options(knob)
+        return self.options(knob, image.shape)
 
     def encode_at(self, image: np.ndarray, knob: int) -> bytes:
         """The complete file at one knob setting."""
@@ -102,6 +109,10 @@ class StandardCodec:
         while hi - lo > 1:  # invariant: at(lo) fits, at(hi) does not
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if at(mid)[1] <= budget else (lo, mid)
+        # sizes are not quite monotone in the knob: look a little past the boundary
+        for i in range(hi + 1, min(len(self.knobs), hi + 1 + len(self.knobs) // 20)):
+            if at(i)[1] <= budget:
+                lo = i
         blob, size = at(lo)
         return self.knobs[lo], blob, size
 
@@ -119,13 +130,13 @@ class StandardCodec:
 
 
 def _describe(options: dict) -> dict:
-    keep = ("format", "quality", "quality_layers")
+    keep = ("format", "quality", "quality_layers", "num_resolutions")
     return {k: v for k, v in options.items() if k in keep}
 
 
 STANDARD: dict[str, StandardCodec] = {
     "jpeg": StandardCodec("jpeg", range(1, 101), _jpeg),
     "webp": StandardCodec("webp", range(0, 101), _webp),
-    "jpeg2000": StandardCodec("jpeg2000", range(0, 256), partial(_jpeg2000), needs_raw_size=True),
+    "jpeg2000": StandardCodec("jpeg2000", range(0, 256), _jpeg2000),
     "avif": StandardCodec("avif", range(0, 101), _avif),
 }

@@ -2,8 +2,8 @@
 
 Everything a run needs to continue is in one file, ``<out_dir>/<codec>.train.safetensors``
 (weights, Adam state, the binarizer's and the crop sampler's random states, the step); it is
-rewritten atomically every ``save_every`` steps. The plain weights, ``<codec>.safetensors``
-with ``<codec>.json``, are what :func:`~clevrlang.compress.get_codec` loads.
+rewritten atomically every ``save_every`` steps, together with the plain weights
+(``<codec>.safetensors`` and ``<codec>.json``) that :func:`~clevrlang.compress.get_codec` loads.
 
 >>> from clevrlang.compress.synthetic import synthetic_images
 >>> import tempfile
@@ -89,14 +89,13 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
             bar.set_postfix(loss=f"{loss:.4f}", last_l1=f"{last:.4f}")
             if step % save_every == 0 or step == stop:
                 _save(state_path, net, opt, gen, rng, step, steps)
+                save_net(result.path, net, extra={"step": step, "steps": steps, "batch": batch,
+                                                  "lr": lr, "seed": seed, "crop": CROP})
     except KeyboardInterrupt:
         _save(state_path, net, opt, gen, rng, step, steps)
         raise
     finally:
         bar.close()
-    if step:
-        save_net(result.path, net, extra={"step": step, "batch": batch, "lr": lr,
-                                          "seed": seed, "crop": CROP})
     result.step, result.seconds = step, time.perf_counter() - started
     return result
 

@@ -97,3 +97,17 @@ def test_decode_is_bit_exact_in_a_fresh_process(name, picture, tmp_path):
                     str(tmp_path / "out.npy")], check=True, timeout=120)
     assert np.array_equal(np.load(tmp_path / "out.npy"), here)
     assert np.array_equal(codec.decode(code), here)
+
+
+def test_half_precision_weights_load_as_float32(tmp_path, thumbs):
+    net = build_net(NetConfig("fc_lstm", 16, 4), seed=2)
+    path = save_net(tmp_path / "h.safetensors", net, dtype=torch.float16)
+    a, b = get_codec("fc_lstm", weights=path), get_codec("fc_lstm", weights=path)
+    assert a.fingerprint == b.fingerprint
+    assert next(a.net.parameters()).dtype == torch.float32
+    assert np.array_equal(b.decode(a.encode(thumbs[0], 32)), a.decode(a.encode(thumbs[0], 32)))
+
+
+def test_bad_width_is_a_usage_error():
+    with pytest.raises(UsageError, match="multiple of 16"):
+        build_net(NetConfig("conv_lstm", 24, 16))

@@ -24,7 +24,8 @@ def test_ssim_matches_pytorch_msssim(thumbs):
 
     a, b = thumbs[0], _noisy(thumbs[0])
     t = [torch.from_numpy(x).permute(2, 0, 1)[None].double() for x in (a, b)]
-    assert ssim(a, b) == pytest.approx(float(tssim(*t, data_range=255)), abs=1e-5)  # it uses a float32 window
+    # pytorch-msssim builds its window in float32
+    assert ssim(a, b) == pytest.approx(float(tssim(*t, data_range=255)), abs=1e-5)
 
 
 def test_ms_ssim_works_on_thumbnails_and_orders_noise(thumbs):
