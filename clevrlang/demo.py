@@ -32,7 +32,8 @@ def run_demo(out: str, images: int, seed: int) -> int:
     if _step(["world", "make", world, "--images", str(images), "--split", "val",
               "--questions-per-image", "10", "--seed", str(seed)]):
         return 1
-    examples = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "examples", "*.clv")))
+    here = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "examples"))
+    examples = [os.path.relpath(p) for p in sorted(glob.glob(os.path.join(here, "*.clv")))]
     for path in examples:
         args = ["eval", path, "--scene", scenes] if "suite" in os.path.basename(path) \
             else ["run", path, "--scene", scenes, "--index", "0"]
