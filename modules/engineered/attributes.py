@@ -32,7 +32,7 @@ def _gammas(n_features: int) -> list:
 
 def fit_svm(x: np.ndarray, y: np.ndarray, *, max_search: int = 2000, max_fit: int = 8000,
             cv: int = 3, seed: int = 0, name: str = "svm"):
-    """A fitted ``StandardScaler + SVC`` pipeline; ``.cv_score_`` holds the search's best."""
+    """A fitted ``StandardScaler + SVC`` pipeline and the search's best CV accuracy."""
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -45,7 +45,7 @@ def fit_svm(x: np.ndarray, y: np.ndarray, *, max_search: int = 2000, max_fit: in
     if len(classes) < 2:  # a degenerate training set: an SVM cannot be fitted
         from sklearn.dummy import DummyClassifier
 
-        return DummyClassifier(strategy="most_frequent").fit(x, y)
+        return DummyClassifier(strategy="most_frequent").fit(x, y), float("nan")
     folds = int(min(cv, counts.min())) if counts.min() >= 2 else 0
     if folds >= 2:
         pick = rng.permutation(len(y))[:max_search]
@@ -62,11 +62,10 @@ def fit_svm(x: np.ndarray, y: np.ndarray, *, max_search: int = 2000, max_fit: in
         score = float("nan")
     pick = rng.permutation(len(y))[:max_fit]
     pipe.fit(x[pick], y[pick])
-    pipe.cv_score_ = score
     log.info("%s: %d rows, %d classes, cv accuracy %.4f, %s (%.1f s)", name, len(y),
              len(classes), score, {k: v for k, v in pipe.get_params().items()
                                    if k in ("svc__C", "svc__gamma")}, time.time() - t0)
-    return pipe
+    return pipe, score
 
 
 def position_features(geometry: np.ndarray, centre_heights: np.ndarray, backprojected

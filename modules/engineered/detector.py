@@ -114,12 +114,15 @@ class Detector:
 
     def save(self, path: Path, half: bool = True) -> None:
         """Weights (fp16 by default: half the bytes, same detections) + yaml + names."""
+        if getattr(self, "fused", False):
+            raise CheckpointError("a fused detector (conv and batch norm merged for speed) "
+                                  "cannot be saved; save before loading", where=str(path))
         meta = {"format": FORMAT, "yaml": json.dumps(self.model.yaml),
                 "names": json.dumps(list(self.names)), "imgsz": self.imgsz}
         save_safetensors(path, state_tensors(self.model, half), meta)
 
     @classmethod
-    def load(cls, path: Path, device: str = "auto") -> Detector:
+    def load(cls, path: Path, device: str = "auto", fuse: bool = True) -> Detector:
         """Rebuild from the stored yaml and load the weights strictly."""
         tensors, meta = read_safetensors(path, FORMAT)
         try:
@@ -134,7 +137,11 @@ class Detector:
             raise CheckpointError(f"weights do not fit the stored model: "
                                   f"{str(e).splitlines()[0]}", where=str(path)) from None
         model.names = dict(enumerate(names))
-        return cls(model, names, imgsz, device)
+        if fuse:  # merge batch norms into convolutions: same outputs, faster inference
+            model = model.fuse(verbose=False)
+        det = cls(model, names, imgsz, device)
+        det.fused = fuse
+        return det
 
     # -- prediction ------------------------------------------------------------------------
     def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:

@@ -27,6 +27,7 @@ from clevrlang.modules.engineered.offline import resolve_device, set_threads, ul
 
 log = logging.getLogger(__name__)
 CKPT_FORMAT = "clevrlang-yolo-train/1"
+CKPT_NAME = "checkpoint.safetensors"
 
 
 def _optimizer_tensors(opt) -> tuple[dict, str]:
@@ -53,11 +54,14 @@ def _trainer_class():
         """DetectionTrainer whose checkpoints are safetensors, never pickles."""
 
         ckpt_path: Path
+        seconds_before = 0.0
 
         def save_model(self):
             opt_t, groups = _optimizer_tensors(self.optimizer)
             ema = {f"ema.{k}": v for k, v in state_tensors(self.ema.ema).items()}
+            seconds = self.seconds_before + time.time() - self.train_time_start
             meta = {"format": CKPT_FORMAT, "epoch": self.epoch, "epochs": self.epochs,
+                    "seconds": round(seconds, 1),
                     "updates": self.ema.updates, "param_groups": groups,
                     "yaml": json.dumps(self.ema.ema.yaml), "imgsz": self.args.imgsz}
             save_safetensors(self.ckpt_path, {**ema, **opt_t}, meta)
@@ -89,6 +93,14 @@ def _resume(trainer) -> None:
     trainer.start_epoch = epoch + 1
     trainer.scheduler.last_epoch = epoch
     log.info("detector: resuming at epoch %d of %d from %s", epoch + 2, trainer.epochs, path)
+
+
+def checkpoint_seconds(path: Path) -> float:
+    """Training seconds (over all resumed runs) recorded in a checkpoint (0 if none)."""
+    if not Path(path).is_file():
+        return 0.0
+    _, meta = read_safetensors(path, CKPT_FORMAT)
+    return float(meta.get("seconds", 0.0))
 
 
 def checkpoint_epoch(path: Path) -> int:
@@ -123,7 +135,7 @@ def train_detector(data_yaml: Path, work_dir: Path, names, *, cfg: str = "yolo11
 
     ultralytics()
     work_dir = Path(work_dir).resolve()
-    ckpt = work_dir / "checkpoint.safetensors"
+    ckpt = work_dir / CKPT_NAME
     done = checkpoint_epoch(ckpt) if resume else 0
     if not resume:
         ckpt.unlink(missing_ok=True)
@@ -145,6 +157,7 @@ def train_detector(data_yaml: Path, work_dir: Path, names, *, cfg: str = "yolo11
     trainer = _trainer_class()(overrides=args)
     set_threads(threads)  # ultralytics resets torch's thread count when it picks the CPU
     trainer.ckpt_path = ckpt
+    trainer.seconds_before = checkpoint_seconds(ckpt) if resume else 0.0
     trainer.resume_from_ckpt = resume and done > 0
     trainer.add_callback("on_pretrain_routine_end", _resume)
     with tqdm(total=epochs, desc="train detector", unit="batch", disable=not progress,

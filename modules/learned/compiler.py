@@ -14,7 +14,7 @@ they run on.
 >>> b = parse("exist(filter[cube](filter[red](scene())))").node
 >>> plan = compile_batch([a, b], [0, 0])
 >>> [(s.token, s.size) for s in plan.steps]
-[('filter_color[red]', 1), ('count', 1), ('filter_shape[cube]', 1), ('exist', 1)]
+[('filter_color[red]', 1), ('filter_shape[cube]', 1), ('count', 1), ('exist', 1)]
 """
 
 from __future__ import annotations
@@ -124,13 +124,12 @@ class Plan:
 @lru_cache(maxsize=65536)
 def check(node: Node) -> str | None:
     """Why the learned back end cannot run ``node``'s program, or None if it can."""
-    for n in postorder([node]):
-        if n.op == SCENE:
-            if n.inputs:
-                return ("scene(image) with an explicit image: the learned back end runs "
-                        "scene() on the question's own image")
-            continue
-        if token_of(n) not in _TOKEN_ORDER:
+    nodes = postorder([node])
+    if any(n.op == SCENE and n.inputs for n in nodes):
+        return ("scene(image) with an explicit image: the learned back end runs scene() on "
+                "the question's own image")
+    for n in nodes:
+        if n.op != SCENE and token_of(n) not in _TOKEN_ORDER:
             return f"no learned module for {n.label()}"
     return None
 
@@ -221,7 +220,7 @@ def compile_batch(nodes: Sequence[Node], slots: Sequence[int] | None = None) -> 
 def run_plan(model, features: torch.Tensor, plan: Plan, keep: bool = False):
     """Run ``plan`` on stem ``features`` (n_images, C, H, W); returns the roots' feature maps
     (and, when ``keep``, every step's output, indexed by :meth:`Plan.locate`)."""
-    if features.shape[0] != plan.n_images:
+    if features.shape[0] < plan.n_images:
         raise ExecutionError(f"plan expects {plan.n_images} images, got {features.shape[0]}")
     mods = model.mods
     outs: list[torch.Tensor] = []

@@ -35,11 +35,13 @@ class QADataset:
     nodes: list[Node]
     answers: np.ndarray  # (Q,) int: index into vocabulary.ANSWERS
     name: str = "<memory>"
-    scenes: list | None = field(default=None, repr=False)  # optional, for pretraining
+    scenes: list | None = field(default=None, repr=False)  # optional: scene of each image
+    owners: np.ndarray | None = field(default=None, repr=False)  # (N, h, w) cell owners
 
     @classmethod
     def build(cls, images: Sequence[np.ndarray] | np.ndarray, questions: Sequence[tuple],
-              size: tuple[int, int], name: str = "<memory>", scenes=None) -> "QADataset":
+              size: tuple[int, int], name: str = "<memory>", scenes=None,
+              owners=None) -> "QADataset":
         """From images and ``(image index, Program | Node, answer)`` triples; questions the
         learned back end cannot run (no module, answer not in ANSWERS) are an error."""
         imgs = images if isinstance(images, np.ndarray) and images.shape[1:3] == (size[1], size[0]) \
@@ -60,7 +62,7 @@ class QADataset:
             nodes.append(node)
             answers.append(ANSWERS.index(str(answer)))
         return cls(imgs, np.asarray(ids, np.int64), nodes, np.asarray(answers, np.int64), name,
-                   scenes)
+                   scenes, owners)
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -68,7 +70,7 @@ class QADataset:
     def subset(self, questions: Sequence[int]) -> "QADataset":
         q = np.asarray(questions, np.int64)
         return QADataset(self.images, self.image_ids[q], [self.nodes[i] for i in q],
-                         self.answers[q], self.name, self.scenes)
+                         self.answers[q], self.name, self.scenes, self.owners)
 
     def question_types(self) -> list[str]:
         return [n.op for n in self.nodes]
@@ -131,6 +133,8 @@ def from_world(root, split: str, size: tuple[int, int], limit: int | None = None
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
-    questions, images = world.questions_path(split), world.images_dir(split)
-    return from_files(questions, images, size, limit,
-                      cache=_cache_path(Path(root), split, size), progress=progress)
+    if not world.has_questions(split):
+        raise DataError(f"split {split!r} has no questions file", where=str(world.root),
+                        hint="make one with `clevr world make DIR --split S --images N`")
+    return from_files(world.questions_path(split), world.root / "images" / split, size, limit,
+                      cache=_cache_path(world.root, split, size), progress=progress)

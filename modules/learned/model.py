@@ -48,6 +48,7 @@ class ModelConfig:
     relate_dilation: int = 2  # relate modules use dilated 3x3 convs (wider view)
     classifier_proj: int = 64
     classifier_hidden: int = 256
+    set_head: bool = False  # a 1x1 conv marking each set module's objects (see .aux)
     tokens: tuple[str, ...] = field(default_factory=module_tokens)
     answers: tuple[str, ...] = ANSWERS
 
@@ -109,6 +110,8 @@ class NMN(nn.Module):
         self.mods = build_modules(c, config.coords, config.relate_dilation)
         self.classifier = Classifier(c, h, w, len(config.answers), config.classifier_proj,
                                      config.classifier_hidden)
+        if config.set_head:
+            self.sets = nn.Conv2d(c, 1, 1)
         self.register_buffer("masks", answer_masks(), persistent=False)
 
     def logits(self, features: torch.Tensor, kinds: torch.Tensor) -> torch.Tensor:
@@ -116,10 +119,12 @@ class NMN(nn.Module):
         out = self.classifier(features)
         return out.masked_fill(~self.masks[kinds], float("-inf"))
 
-    def forward(self, images: torch.Tensor, plan) -> torch.Tensor:
-        """Answer logits (n_programs, n_answers) for normalised images and a compiled plan."""
+    def forward(self, images: torch.Tensor, plan, keep: bool = False):
+        """Answer logits (n_programs, n_answers) for normalised images and a compiled plan
+        (with ``keep``, also every step's output maps)."""
         from clevrlang.modules.learned.compiler import run_plan
 
         plan = plan.to(images.device)
-        roots = run_plan(self, self.stem(images), plan)
-        return self.logits(roots, plan.kinds)
+        roots, outs = run_plan(self, self.stem(images), plan, keep=True)
+        logits = self.logits(roots, plan.kinds)
+        return (logits, outs) if keep else logits

@@ -69,8 +69,19 @@ def family_of(token: str) -> str:
     return FUNCTIONS[token.partition("[")[0]].family
 
 
+_COORDS: dict[tuple, torch.Tensor] = {}
+
+
 def coord_maps(height: int, width: int, device=None, dtype=None) -> torch.Tensor:
     """Two channels holding x and y in [-1, 1] (FiLM's coordinate maps), shape (2, H, W)."""
+    key = (height, width, str(device), dtype)
+    grid = _COORDS.get(key)
+    if grid is None:
+        grid = _COORDS[key] = _coords(height, width, device, dtype)
+    return grid
+
+
+def _coords(height: int, width: int, device, dtype) -> torch.Tensor:
     ys = torch.linspace(-1, 1, height, device=device, dtype=dtype)
     xs = torch.linspace(-1, 1, width, device=device, dtype=dtype)
     return torch.stack([xs.expand(height, width), ys[:, None].expand(height, width)])

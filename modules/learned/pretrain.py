@@ -80,7 +80,7 @@ def make_data(n_images: int, seed: int, size: tuple[int, int]):
     return images, labels
 
 
-def pretrain_stem(config: ModelConfig, out, n_images: int = 4000, steps: int = 3000,
+def pretrain_stem(config: ModelConfig, out, n_images: int = 6000, steps: int = 4000,
                   batch: int = 32, lr: float = 1e-3, seed: int = 0, device="cpu",
                   progress: bool = True) -> dict:
     """Train a stem (and a throw-away dense head) and save the stem to ``out``."""
@@ -89,7 +89,8 @@ def pretrain_stem(config: ModelConfig, out, n_images: int = 4000, steps: int = 3
     torch.manual_seed(seed)
     images, labels = make_data(n_images, seed, config.image_size)
     val_images, val_labels = make_data(max(64, n_images // 20), seed + 1, config.image_size)
-    stem, head = Stem(config.channels, config.stem_widths).to(device), DenseHead(config.channels).to(device)
+    stem = Stem(config.channels, config.stem_widths).to(device)
+    head = DenseHead(config.channels).to(device)
     params = list(stem.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     rng = np.random.default_rng(seed)

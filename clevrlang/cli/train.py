@@ -1,0 +1,94 @@
+"""``clevr train``: train the models of the back ends from a world."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def train():
+    """Train models from a world made by `clevr world make`."""
+
+
+@train.command()
+@click.option("--world", "world_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="World folder (images/, questions/).")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Checkpoint folder [default: WORLD/models/learned].")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Global batch (split over torchrun processes).")
+@click.option("--lr", type=float, default=5e-4, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue exactly where OUT/last.safetensors stopped.")
+@click.option("--channels", type=click.IntRange(min=8), default=32, show_default=True)
+@click.option("--width", type=click.IntRange(min=32), default=128, show_default=True,
+              help="Image width the network sees (height keeps the aspect).")
+@click.option("--split", "train_split", default="train", show_default=True)
+@click.option("--val-split", default="val", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N questions.")
+@click.option("--stem", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Initialise the stem from a pretrained stem file.")
+@click.option("--pretrain-stem", type=click.IntRange(min=0), default=0, metavar="STEPS",
+              help="First pretrain the stem on dense labels for STEPS steps (OUT/stem.safetensors).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
+            val_split, limit, stem, pretrain_stem, seed, save_every, val_every, threads, quiet):
+    """Train the learned back end (neural module networks) on ground-truth programs.
+
+    Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
+    """
+    import logging
+
+    import torch
+
+    from clevrlang.modules.learned.session import accuracy_table, train_world
+
+    if threads:
+        torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
+                    resume=resume, channels=channels, width=width, train_split=train_split,
+                    val_split=val_split, limit=limit, stem=stem, pretrain_stem=pretrain_stem,
+                    seed=seed, save_every=save_every, val_every=val_every, progress=not quiet)
+    if int(__import__("os").environ.get("RANK", "0")) == 0:
+        click.echo(f"step {r['step']}: {r['train_questions']} training questions on "
+                   f"{r['train_images']} images, {r['seconds'] / 3600:.2f} h of training; "
+                   f"checkpoints in {r['out']}", err=True)
+        if r.get("validation"):
+            click.echo(accuracy_table(r["validation"]))
+
+
+@train.command("codec")
+@click.option("--world", "world_dir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--codec", "codec_name", required=True, help="A learned codec, e.g. conv_lstm.")
+@click.option("--split", default="train", show_default=True)
+@click.option("--images", "n_images", type=click.IntRange(min=1), default=None,
+              help="Use the first N images of the split (as 32x32 thumbnails).")
+@click.option("--iterations", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=3000, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--width", type=click.IntRange(min=8), default=None, help="Network width.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
+def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width, device,
+          out):
+    """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
+    import os
+
+    from clevrlang.compress import train_codec
+    from clevrlang.thumbnails import world_thumbnails
+
+    images = world_thumbnails(world_dir, split, n_images)
+    out = out or os.path.join(world_dir, "models", "codecs")
+    r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
+                    out_dir=out, resume=True, device=device, progress=True, width=width)
+    click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
+               err=True)

@@ -1,0 +1,139 @@
+"""The training stages after the detector: features, attribute models, held-out evaluation.
+
+The SVMs learn from two kinds of boxes per training object: the true whole-object box, and
+the detector's box when one matches it (IoU >= 0.5), so they see the box noise they will
+meet at test time. Labels are the matched object's attributes; position targets are its
+ground-frame coordinates through the image's own camera, while the features are read
+through CLEVR's base camera, as at test time (the regression absorbs the camera jitter).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from clevrlang.modules.engineered import geometry as geo
+from clevrlang.modules.engineered.attributes import fit_position, fit_svm, position_features
+from clevrlang.modules.engineered.features import (
+    appearance_features, shape_features, size_features,
+)
+from clevrlang.world.camera import Camera
+
+log = logging.getLogger(__name__)
+LABELS = ("color", "material", "size", "shape")
+IOU_GRID = (0.5, 0.6, 0.7, 0.8)
+
+
+def _rows(image, boxes, objects, frame, keep, cam) -> dict:
+    """Feature rows for ``boxes`` (all of one image's), kept at ``keep`` = (box, object)."""
+    if not keep:
+        return {}
+    b_idx = [b for b, _ in keep]
+    o_idx = [o for _, o in keep]
+    objs = [objects[o] for o in o_idx]
+    geom = geo.box_geometry(cam, boxes)[b_idx]
+    heights = np.array([geo.centre_height(o["shape"], o["size"]) for o in objs])
+    centres = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2][b_idx]
+    base = np.nan_to_num(geo.to_frame(cam, geo.backproject(cam, centres, heights)[:, :2]))
+    out = {"appearance": appearance_features(image, boxes)[b_idx],
+           "hog": shape_features(image, boxes[b_idx]), "geometry": geom,
+           "height": heights, "base": base, "frame": frame[o_idx]}
+    for k in LABELS:
+        out[k] = np.array([o[k] for o in objs])
+    return out
+
+
+def collect_features(detector, samples, progress: bool = True, batch: int = 32) -> dict:
+    """Feature and label arrays over all training samples (see module doc)."""
+    from tqdm.auto import tqdm
+
+    from clevrlang.modules.engineered.train import frame_targets
+
+    parts: list[dict] = []
+    bar = tqdm(total=len(samples), desc="box features", unit="img", disable=not progress)
+    for lo in range(0, len(samples), batch):
+        chunk = samples[lo:lo + batch]
+        images = [s.image() for s in chunk]
+        dets = detector.predict(images, conf=0.25)
+        for s, im, d in zip(chunk, images, dets):
+            cam = Camera(width=im.shape[1], height=im.shape[0])
+            true = s.boxes()
+            objs, frame = s.scene["objects"], frame_targets(s)
+            parts.append(_rows(im, true, objs, frame, [(i, i) for i in range(len(true))], cam))
+            parts.append(_rows(im, d.boxes, objs, frame, geo.match(d.boxes, true), cam))
+            bar.update(1)
+    bar.close()
+    parts = [p for p in parts if p]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def fit_models(arrays: dict, out: Path, seed: int = 0) -> dict:
+    """Fit and save (``out/<name>.skops``) every attribute model; their CV accuracies."""
+    from clevrlang.modules.engineered.artefacts import save_model
+
+    x_size = size_features(arrays["geometry"], arrays["shape"])
+    inputs = {"color": arrays["appearance"], "material": arrays["appearance"],
+              "size": x_size, "shape": arrays["hog"]}
+    scores = {}
+    for name, x in inputs.items():
+        model, scores[name] = fit_svm(x, arrays[name], seed=seed, name=name)
+        save_model(Path(out) / f"{name}.skops", model)
+    x_pos = position_features(arrays["geometry"], arrays["height"], arrays["base"])
+    position = fit_position(x_pos, arrays["frame"], arrays["base"])
+    save_model(Path(out) / "position.skops", position)
+    err = np.linalg.norm(arrays["frame"] - arrays["base"] - position.predict(x_pos), axis=1)
+    scores["position_train_error"] = round(float(err.mean()), 5)
+    return {k: round(v, 5) for k, v in scores.items()}
+
+
+def load_parts(out: Path, config: dict, device: str = "auto"):
+    """A :class:`Perception` from a folder whose manifest is not written yet (training)."""
+    from clevrlang.modules.engineered.artefacts import DETECTOR, load_model
+    from clevrlang.modules.engineered.detector import Detector
+    from clevrlang.modules.engineered.perception import Perception
+
+    out = Path(out)
+    models = {p.stem: load_model(p, "position" if p.stem == "position" else "classifier")
+              for p in sorted(out.glob("*.skops"))}
+    return Perception(Detector.load(out / DETECTOR, device), models, dict(config), source=out)
+
+
+def best_thresholds(detector, held, grid, ious=IOU_GRID) -> tuple[float, float]:
+    """The score and NMS-overlap thresholds with the best detection F1 (IoU 0.5) held out.
+
+    Whole-object boxes of an object and the one half hiding it overlap more than visible
+    boxes do, so the NMS threshold is chosen too, not left at ultralytics' 0.7.
+    """
+    images = [s.image() for s in held]
+    true = [s.boxes() for s in held]
+    best, best_f1 = (0.25, 0.7), -1.0
+    for iou in ious:
+        dets = detector.predict(images, conf=min(grid), iou=iou)
+        for c in grid:
+            tp = n_pred = n_true = 0
+            for d, t in zip(dets, true):
+                boxes = d.boxes[d.scores >= c]
+                tp += len(geo.match(boxes, t))
+                n_pred, n_true = n_pred + len(boxes), n_true + len(t)
+            f1 = 2 * tp / max(n_pred + n_true, 1)
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = (float(c), float(iou)), f1
+    log.info("detector: confidence %.2f, NMS IoU %.2f (held-out F1 %.4f)", *best, best_f1)
+    return best
+
+
+def evaluate_holdout(out: Path, config: dict, held, device: str, grid
+                     ) -> tuple[float, float, dict]:
+    """Pick the detection thresholds, then measure every component on held-out images."""
+    from clevrlang.modules.engineered.evaluate import component_metrics
+
+    perception = load_parts(out, config, device)
+    conf, iou = best_thresholds(perception.detector, held, grid)
+    perception.config.update(conf=conf, iou=iou)
+    images = [s.image() for s in held]
+    predicted = perception.perceive(images)
+    metrics = component_metrics(predicted, [s.scene for s in held], [s.size() for s in held])
+    log.info("held-out components: %s", metrics)
+    return conf, iou, metrics

@@ -1,0 +1,111 @@
+"""``clevr train learned``: from a world folder to a checkpoint folder (what the CLI calls).
+
+>>> train_world("/tmp/world", out="/tmp/ck", epochs=1)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from clevrlang.errors import DataError, UsageError
+from clevrlang.modules.learned.model import ModelConfig
+from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
+
+log = logging.getLogger(__name__)
+
+
+def world_image_size(world, split: str) -> tuple[int, int]:
+    """(width, height) of the split's first image."""
+    from PIL import Image
+
+    with Image.open(world.image_path(split, 0)) as im:
+        return im.size
+
+
+def load_splits(root, train_split: str, val_split: str | None, size, limit: int | None,
+                progress: bool):
+    """Training and validation datasets; without a validation split with questions, the
+    last 5 % of the training images (and their questions) are held out."""
+    from clevrlang.modules.learned.data import from_world
+    from clevrlang.world.layout import open_world
+
+    world = open_world(root)
+    train = from_world(root, train_split, size, limit, progress)
+    if val_split and val_split in world.splits() and world.has_questions(val_split):
+        return train, from_world(root, val_split, size, None, progress)
+    n_images = len(train.images)
+    if n_images < 20:
+        raise DataError(f"only {n_images} training images and no '{val_split}' split to "
+                        "validate on", where=str(root))
+    held = train.image_ids >= n_images - max(1, n_images // 20)
+    log.info("no %s split with questions: holding out %d training images", val_split,
+             n_images // 20)
+    return train.subset(np.flatnonzero(~held)), train.subset(np.flatnonzero(held))
+
+
+def accuracy_table(val: dict) -> str:
+    """The 13-column per-question-type layout of the papers, as text."""
+    cols = [QUESTION_TYPE_LABELS[t] for t in QUESTION_TYPES]
+    vals = [f"{100 * val['per_type'][t]:.1f}" if t in val.get("per_type", {}) else "-"
+            for t in QUESTION_TYPES]
+    widths = [max(len(c), len(v)) for c, v in zip(cols, vals)]
+    head = "Overall  " + "  ".join(c.rjust(w) for c, w in zip(cols, widths))
+    row = f"{100 * val.get('accuracy', 0):7.1f}  " + "  ".join(v.rjust(w) for v, w in zip(vals, widths))
+    return head + "\n" + row
+
+
+def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float = 5e-4,
+                device: str = "auto", resume: bool = False, channels: int = 32,
+                width: int = 128, train_split: str = "train", val_split: str = "val",
+                limit: int | None = None, stem: str | None = None,
+                pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
+                val_every: int = 500, progress: bool = True) -> dict:
+    """Train (or resume) on a world; returns the final validation result and paths."""
+    from clevrlang.modules.learned.stem import input_size
+    from clevrlang.modules.learned.train import TrainConfig, Trainer
+    from clevrlang.world.layout import open_world
+
+    root = Path(world)
+    out = Path(out) if out else root / "models" / "learned"
+    w = open_world(root)
+    if train_split not in w.splits():
+        raise DataError(f"no '{train_split}' split (splits: {', '.join(w.splits()) or 'none'})",
+                        where=str(root))
+    size = input_size(*world_image_size(w, train_split), target_width=width)
+    config = ModelConfig(channels=channels, image_size=size,
+                         stem_widths=(channels // 2, channels))
+    if pretrain_stem and not resume:
+        stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
+    train, val = load_splits(root, train_split, val_split, size, limit, progress)
+    cfg = TrainConfig(epochs=epochs, batch=batch, lr=lr, seed=seed, save_every=save_every,
+                      val_every=val_every)
+    trainer = Trainer(train, val, out, config, cfg, device=device, resume=resume, stem=stem,
+                      progress=progress)
+    try:
+        result = trainer.run()
+    finally:
+        trainer.dist.close()
+    result.update(out=str(out), train_questions=len(train),
+                  train_images=int(len(np.unique(train.image_ids))), val_questions=len(val))
+    return result
+
+
+def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, progress: bool) -> Path:
+    import os
+
+    from clevrlang.modules.learned.pretrain import pretrain_stem
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UsageError("--pretrain-stem runs in one process",
+                         hint="pretrain first without torchrun, then pass --stem FILE")
+    path = out / "stem.safetensors"
+    if path.is_file():
+        log.info("using the pretrained stem already at %s", path)
+        return path
+    result = pretrain_stem(config, path, steps=steps, seed=seed, progress=progress)
+    log.info("stem pretraining: %s", json.dumps(result))
+    return path

@@ -1,0 +1,47 @@
+"""`clevr train learned --world DIR`, then the learned back end on the world's questions."""
+
+import json
+
+import pytest
+
+from clevrlang.world.make import WorldSpec, make_world
+
+pytest.importorskip("clevrlang.world.questions")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("world")
+    for split, n, seed in (("train", 8, 3), ("val", 4, 4)):
+        make_world(out, WorldSpec(images=n, split=split, questions_per_image=4, width=96,
+                                  height=64, seed=seed, block_size=4), progress=False)
+    return out
+
+
+def test_train_then_answer(world, tmp_path, cli):
+    out = tmp_path / "ck"
+    args = ["train", "learned", "--world", world, "--out", out, "--epochs", "1", "--batch", "8",
+            "--channels", "8", "--width", "64", "--save-every", "2", "--quiet"]
+    code, stdout, stderr = cli(*args)
+    assert code == 0, stderr
+    assert "Overall" in stdout and "Q-Color" in stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["image_size"] == [64, 40]
+    code, _, stderr = cli(*args[:-1], "--resume", "--epochs", "2", "--quiet")
+    assert code == 0, stderr
+
+    from clevrlang.backends import get_backend
+    from clevrlang.world.layout import open_world
+
+    w = open_world(world)
+    questions = w.questions("val")
+    backend = get_backend("learned", checkpoint=out, device="cpu")
+    images = [w.load_image("val", q.image_index) for q in questions]
+    answers = backend.answer([q.program for q in questions], images)
+    assert len(answers) == len(questions) and all(isinstance(a, str) for a in answers)
+
+
+def test_missing_world_split_is_a_clear_error(tmp_path, cli):
+    (tmp_path / "images").mkdir()
+    code, _, stderr = cli("train", "learned", "--world", tmp_path, "--quiet")
+    assert code == 1 and "no 'train' split" in stderr

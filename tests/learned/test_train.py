@@ -1,0 +1,78 @@
+"""Training: resume after a kill is exact; two DDP processes make the same update as one."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from clevrlang.errors import CheckpointError, UsageError
+from clevrlang.modules.learned.checkpoint import load_model
+from clevrlang.modules.learned.train import TrainConfig, Trainer
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from learned_settings import CONFIG, TRAIN  # noqa: E402
+
+
+def _weights(path):
+    return load_model(path)[0].state_dict()
+
+
+def _assert_same(a, b, atol=0.0):
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=atol, rtol=atol and 1e-4, msg=k)
+
+
+def test_resume_after_kill_is_exact(toy, tmp_path):
+    whole = Trainer(toy, toy, tmp_path / "whole", CONFIG, TrainConfig(**TRAIN), progress=False)
+    result = whole.run()
+    assert result["step"] == 2 * (len(toy) // TRAIN["batch"])
+    # Killed after 3 steps: the last save was at step 2, so step 3 is redone on resume.
+    Trainer(toy, toy, tmp_path / "cut", CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=3)
+    resumed = Trainer(toy, toy, tmp_path / "cut", CONFIG, TrainConfig(**TRAIN), resume=True,
+                      progress=False)
+    assert resumed.step == 2
+    resumed.run()
+    _assert_same(_weights(tmp_path / "whole" / "last.safetensors"),
+                 _weights(tmp_path / "cut" / "last.safetensors"))
+    for name in ("model.safetensors", "best.safetensors", "config.json", "history.jsonl"):
+        assert (tmp_path / "cut" / name).is_file()
+
+
+def test_resume_keeps_the_runs_settings(toy, tmp_path):
+    Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=2)
+    changed = TrainConfig(**{**TRAIN, "batch": 4, "lr": 1.0})
+    t = Trainer(toy, None, tmp_path, CONFIG, changed, resume=True, progress=False)
+    assert (t.cfg.batch, t.cfg.lr) == (TRAIN["batch"], 5e-4)
+
+
+def test_resume_from_corrupt_state_is_refused(toy, tmp_path):
+    Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=2)
+    state = tmp_path / "last.safetensors"
+    state.write_bytes(state.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="last.safetensors"):
+        Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), resume=True, progress=False)
+
+
+def test_batch_must_split_over_processes(toy, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    with pytest.raises(UsageError, match="does not split"):
+        Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), device="cpu", progress=False)
+
+
+def test_ddp_two_processes_equal_one(toy, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(HERE / "ddp_worker.py"), str(tmp_path / "ddp")]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    single = Trainer(toy, toy, tmp_path / "one", CONFIG, TrainConfig(**TRAIN), device="cpu",
+                     progress=False)
+    single.run()
+    _assert_same(_weights(tmp_path / "ddp" / "last.safetensors"),
+                 _weights(tmp_path / "one" / "last.safetensors"), atol=1e-5)
