@@ -44,19 +44,10 @@ def digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``data`` durably: temp file beside ``path``, fsync, rename (clevrlang.atomic)."""
+    from clevrlang.atomic import write_atomic as _write
+
+    _write(path, data, durable=True)
 
 
 def save_tensors(path, tensors: dict[str, torch.Tensor], fmt: str, meta: dict[str, str]) -> None:
