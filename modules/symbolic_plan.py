@@ -23,7 +23,7 @@ from clevrlang.errors import ExecutionError
 from clevrlang.ir import CONST, Node
 from clevrlang.runtime import Failure
 from clevrlang.scene import N_COMBOS, PAD, Scene, combo_id
-from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS, Type
+from clevrlang.vocabulary import ATTRIBUTES, ENUMS, RELATIONS, Type
 
 # Row families (the batched counterpart of the interpreter's op_* methods).
 CONST_, SCENE, FILTER, UNIQUE, RELATE, UNION, INTERSECT, COUNT, EXIST, QUERY, SAME, EQUAL, \
