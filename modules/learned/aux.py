@@ -26,16 +26,24 @@ SET_TYPES = (Type.OBJECTS, Type.OBJECT)
 _BITS = 1 << np.arange(63, dtype=np.int64)
 
 
-def cell_owners(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """(h, w) uint8: the instance id (0 background, object i -> i + 1) covering most of each
-    cell when ``mask`` is cut into a ``grid`` of h x w cells."""
+def cell_owners(mask: np.ndarray, grid: tuple[int, int], cover: float = 0.1) -> np.ndarray:
+    """(h, w) uint8: for each cell of a ``grid`` laid over ``mask``, the object (instance id
+    i + 1) covering most of it, if it covers at least ``cover`` of the cell, else 0.
+
+    Small objects rarely cover most of a cell, so objects win over background from ``cover``.
+    """
     h, w = grid
-    ys = np.linspace(0, mask.shape[0], h + 1).astype(int)[:-1]
-    xs = np.linspace(0, mask.shape[1], w + 1).astype(int)[:-1]
-    n = int(mask.max()) + 1
-    counts = np.stack([np.add.reduceat(np.add.reduceat((mask == k).astype(np.int32), ys, 0), xs, 1)
-                       for k in range(n)])
-    return counts.argmax(0).astype(np.uint8)
+    ys = np.linspace(0, mask.shape[0], h + 1).astype(int)
+    xs = np.linspace(0, mask.shape[1], w + 1).astype(int)
+    n = int(mask.max())
+    if n == 0:
+        return np.zeros(grid, np.uint8)
+    counts = np.stack([np.add.reduceat(np.add.reduceat((mask == k).astype(np.int32), ys[:-1], 0),
+                                       xs[:-1], 1) for k in range(1, n + 1)])
+    area = np.diff(ys)[:, None] * np.diff(xs)[None, :]
+    best = counts.argmax(0)
+    enough = counts.max(0) >= cover * area
+    return np.where(enough, best + 1, 0).astype(np.uint8)
 
 
 def node_sets(scene, roots) -> dict:
@@ -91,13 +99,12 @@ class SetTargets:
         return member[owner]
 
 
-def set_loss(model, outs: list, targets: list) -> torch.Tensor:
-    """Mean binary cross entropy of the set head over every cell of every set step."""
+def set_loss(maps: list, targets: list) -> torch.Tensor:
+    """Mean binary cross entropy of the set head's maps over every cell of every set step."""
     total, cells = 0.0, 0
-    for out, target in zip(outs, targets):
+    for logits, target in zip(maps, targets):
         if target is None:
             continue
-        logits = model.sets(out)[:, 0]
         total = total + F.binary_cross_entropy_with_logits(logits, target.to(logits.device),
                                                            reduction="sum")
         cells += target.numel()

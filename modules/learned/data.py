@@ -37,6 +37,7 @@ class QADataset:
     name: str = "<memory>"
     scenes: list | None = field(default=None, repr=False)  # optional: scene of each image
     owners: np.ndarray | None = field(default=None, repr=False)  # (N, h, w) cell owners
+    image_names: list | None = field(default=None, repr=False)  # file name of each image
 
     @classmethod
     def build(cls, images: Sequence[np.ndarray] | np.ndarray, questions: Sequence[tuple],
@@ -70,7 +71,8 @@ class QADataset:
     def subset(self, questions: Sequence[int]) -> "QADataset":
         q = np.asarray(questions, np.int64)
         return QADataset(self.images, self.image_ids[q], [self.nodes[i] for i in q],
-                         self.answers[q], self.name, self.scenes, self.owners)
+                         self.answers[q], self.name, self.scenes, self.owners,
+                         self.image_names)
 
     def question_types(self) -> list[str]:
         return [n.op for n in self.nodes]
@@ -124,17 +126,50 @@ def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | N
         raise DataError(f"{len(missing)} image(s) missing, e.g. {missing[0]}", where=str(images_dir))
     images = load_images([images_dir / n for n in names], size, cache, progress)
     triples = [(index[q.image_filename], q.program, q.answer) for q in questions]
-    return QADataset.build(images, triples, size, name=str(questions_path))
+    data = QADataset.build(images, triples, size, name=str(questions_path))
+    data.image_names = names
+    return data
 
 
 def from_world(root, split: str, size: tuple[int, int], limit: int | None = None,
-               progress: bool = True) -> QADataset:
-    """The ``split`` of a world made by ``clevr world make`` (read through ``open_world``)."""
+               progress: bool = True, sets: bool = False) -> QADataset:
+    """The ``split`` of a world made by ``clevr world make`` (read through ``open_world``);
+    with ``sets``, also its scenes and each feature cell's owner (for :mod:`.aux`)."""
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
     if not world.has_questions(split):
         raise DataError(f"split {split!r} has no questions file", where=str(world.root),
                         hint="make one with `clevr world make DIR --split S --images N`")
-    return from_files(world.questions_path(split), world.root / "images" / split, size, limit,
+    data = from_files(world.questions_path(split), world.root / "images" / split, size, limit,
                       cache=_cache_path(world.root, split, size), progress=progress)
+    if sets:
+        attach_sets(data, world, split, size, progress)
+    return data
+
+
+def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progress: bool) -> None:
+    """Give ``data`` its scenes and cell owners (instance masks cut into feature cells)."""
+    from tqdm import tqdm
+
+    from clevrlang.modules.learned.aux import cell_owners
+    from clevrlang.modules.learned.stem import STRIDE
+
+    by_name = {s.image_filename: s for s in world.scenes(split)}
+    missing = [n for n in data.image_names if n not in by_name]
+    if missing:
+        raise DataError(f"no scene for image {missing[0]}", where=str(world.scenes_path(split)))
+    scenes = [by_name[n] for n in data.image_names]
+    grid = (size[1] // STRIDE, size[0] // STRIDE)
+    cache = world.root / ".cache" / f"learned_{split}_{len(scenes)}_owners_{grid[1]}x{grid[0]}.npy"
+    owners = np.load(cache) if cache.exists() else None
+    if owners is None or owners.shape != (len(scenes), *grid):
+        owners = np.stack([cell_owners(world.load_mask(split, s.raw["image_index"]), grid)
+                           for s in tqdm(scenes, desc="masks", unit="img", disable=not progress)])
+        try:
+            tmp = cache.with_suffix(f".tmp{os.getpid()}.npy")
+            np.save(tmp, owners)
+            os.replace(tmp, cache)
+        except OSError as e:
+            log.warning("could not cache cell owners at %s: %s", cache, e)
+    data.scenes, data.owners = scenes, owners

@@ -24,7 +24,7 @@ from torch import nn
 
 from clevrlang.modules.learned.modules import Classifier, build_modules, module_tokens
 from clevrlang.modules.learned.stem import STRIDE, Stem
-from clevrlang.vocabulary import (ANSWERS, BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, Type)
+from clevrlang.vocabulary import ANSWERS, BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, FUNCTIONS, Type
 
 FORMAT = "clevrlang-nmn/1"
 
@@ -48,6 +48,7 @@ class ModelConfig:
     relate_dilation: int = 2  # relate modules use dilated 3x3 convs (wider view)
     classifier_proj: int = 64
     classifier_hidden: int = 256
+    classifier_pool: str = "max2"  # IEP's 2x2 max pool + flatten, or "global" (mean, max)
     set_head: bool = False  # a 1x1 conv marking each set module's objects (see .aux)
     tokens: tuple[str, ...] = field(default_factory=module_tokens)
     answers: tuple[str, ...] = ANSWERS
@@ -109,7 +110,7 @@ class NMN(nn.Module):
         self.stem = Stem(c, config.stem_widths)
         self.mods = build_modules(c, config.coords, config.relate_dilation)
         self.classifier = Classifier(c, h, w, len(config.answers), config.classifier_proj,
-                                     config.classifier_hidden)
+                                     config.classifier_hidden, config.classifier_pool)
         if config.set_head:
             self.sets = nn.Conv2d(c, 1, 1)
         self.register_buffer("masks", answer_masks(), persistent=False)
@@ -119,12 +120,19 @@ class NMN(nn.Module):
         out = self.classifier(features)
         return out.masked_fill(~self.masks[kinds], float("-inf"))
 
-    def forward(self, images: torch.Tensor, plan, keep: bool = False):
-        """Answer logits (n_programs, n_answers) for normalised images and a compiled plan
-        (with ``keep``, also every step's output maps)."""
+    def forward(self, images: torch.Tensor, plan, sets: bool = False):
+        """Answer logits (n_programs, n_answers) for normalised images and a compiled plan.
+
+        With ``sets`` (and a set head), also per step the set head's (N, h, w) logit map for
+        steps whose function yields objects, None for the others (see :mod:`.aux`).
+        """
         from clevrlang.modules.learned.compiler import run_plan
 
         plan = plan.to(images.device)
         roots, outs = run_plan(self, self.stem(images), plan, keep=True)
         logits = self.logits(roots, plan.kinds)
-        return (logits, outs) if keep else logits
+        if not sets:
+            return logits
+        maps = [self.sets(out)[:, 0] if FUNCTIONS[step.token.partition("[")[0]].output in
+                (Type.OBJECTS, Type.OBJECT) else None for step, out in zip(plan.steps, outs)]
+        return logits, maps

@@ -132,18 +132,30 @@ class BinaryModule(nn.Module):
 
 
 class Classifier(nn.Module):
-    """1x1 conv -> relu -> 2x2 max pool -> flatten -> MLP over every answer (IEP's head)."""
+    """1x1 conv -> relu -> pooling -> MLP over every answer.
+
+    ``pool="max2"`` is IEP's head (2x2 max pool, flatten: position-specific weights);
+    ``pool="global"`` pools the whole map, by mean and by max, so the MLP reads the same
+    features wherever the object is (the mean can count, the max can read one object).
+    """
 
     def __init__(self, channels: int, height: int, width: int, n_answers: int,
-                 proj: int = 64, hidden: int = 256):
+                 proj: int = 64, hidden: int = 256, pool: str = "max2"):
         super().__init__()
+        if pool not in ("max2", "global"):
+            raise ValueError(f"unknown classifier pooling {pool!r}")
+        self.pool = pool
         self.proj = nn.Conv2d(channels, proj, 1)
-        flat = proj * (height // 2) * (width // 2)
+        flat = proj * (height // 2) * (width // 2) if pool == "max2" else 2 * proj
         self.mlp = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_answers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.max_pool2d(F.relu(self.proj(x)), 2)
-        return self.mlp(h.flatten(1))
+        h = F.relu(self.proj(x))
+        if self.pool == "max2":
+            h = F.max_pool2d(h, 2).flatten(1)
+        else:
+            h = torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
+        return self.mlp(h)
 
 
 def build_modules(channels: int, coords: bool, relate_dilation: int) -> nn.ModuleDict:

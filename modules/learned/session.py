@@ -27,14 +27,14 @@ def world_image_size(world, split: str) -> tuple[int, int]:
 
 
 def load_splits(root, train_split: str, val_split: str | None, size, limit: int | None,
-                progress: bool):
+                progress: bool, sets: bool = False):
     """Training and validation datasets; without a validation split with questions, the
     last 5 % of the training images (and their questions) are held out."""
     from clevrlang.modules.learned.data import from_world
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
-    train = from_world(root, train_split, size, limit, progress)
+    train = from_world(root, train_split, size, limit, progress, sets=sets)
     if val_split and val_split in world.splits() and world.has_questions(val_split):
         return train, from_world(root, val_split, size, None, progress)
     n_images = len(train.images)
@@ -63,7 +63,8 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 width: int = 128, train_split: str = "train", val_split: str = "val",
                 limit: int | None = None, stem: str | None = None,
                 pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
-                val_every: int = 500, progress: bool = True) -> dict:
+                val_every: int = 500, aux_weight: float = 0.0, pool: str = "max2",
+                progress: bool = True) -> dict:
     """Train (or resume) on a world; returns the final validation result and paths."""
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
@@ -77,12 +78,14 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                         where=str(root))
     size = input_size(*world_image_size(w, train_split), target_width=width)
     config = ModelConfig(channels=channels, image_size=size,
-                         stem_widths=(channels // 2, channels))
+                         stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
+                         classifier_pool=pool)
     if pretrain_stem and not resume:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
-    train, val = load_splits(root, train_split, val_split, size, limit, progress)
+    train, val = load_splits(root, train_split, val_split, size, limit, progress,
+                             sets=aux_weight > 0)
     cfg = TrainConfig(epochs=epochs, batch=batch, lr=lr, seed=seed, save_every=save_every,
-                      val_every=val_every)
+                      val_every=val_every, aux_weight=aux_weight)
     trainer = Trainer(train, val, out, config, cfg, device=device, resume=resume, stem=stem,
                       progress=progress)
     try:
@@ -109,3 +112,16 @@ def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, prog
     result = pretrain_stem(config, path, steps=steps, seed=seed, progress=progress)
     log.info("stem pretraining: %s", json.dumps(result))
     return path
+
+
+def evaluate_world(checkpoint, world, split: str = "val", device: str = "auto",
+                   limit: int | None = None, progress: bool = True) -> dict:
+    """Accuracy of a checkpoint on a world split, overall and per question type."""
+    from clevrlang.modules.learned.backend import resolve_checkpoint
+    from clevrlang.modules.learned.checkpoint import load_model
+    from clevrlang.modules.learned.data import from_world
+    from clevrlang.modules.learned.train import evaluate, pick_device
+
+    model, _ = load_model(resolve_checkpoint(checkpoint), pick_device(device))
+    data = from_world(world, split, model.config.image_size, limit, progress)
+    return evaluate(model, data, batch=256)

@@ -34,7 +34,7 @@ from clevrlang.vocabulary import QUESTION_TYPES
 log = logging.getLogger(__name__)
 
 #: Settings that must not change when a run is resumed (they decide every update).
-EXACT = ("batch", "lr", "warmup", "clip", "seed")
+EXACT = ("batch", "lr", "warmup", "clip", "seed", "aux_weight")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class TrainConfig:
     val_every: int = 500
     save_every: int = 100
     val_limit: int = 2000  # questions used by periodic validation (all at the end)
+    aux_weight: float = 0.0  # set supervision (see .aux); 0: answers only, as in the paper
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -104,12 +105,14 @@ class Dist:
             torch.distributed.destroy_process_group()
 
 
-def batch_inputs(data: QADataset, idx: np.ndarray, device):
-    """Normalised images (each image once), the compiled plan and the answer targets."""
+def batch_inputs(data: QADataset, idx: np.ndarray, device, with_images: bool = False):
+    """Normalised images (each image once), the compiled plan and the answer targets (and
+    the dataset index of each image slot)."""
     uniq, slots = np.unique(data.image_ids[idx], return_inverse=True)
     images = normalize(torch.from_numpy(data.images[uniq])).to(device)
     plan = compile_batch([data.nodes[i] for i in idx], slots.tolist())
-    return images, plan, torch.from_numpy(data.answers[idx]).to(device)
+    out = images, plan, torch.from_numpy(data.answers[idx]).to(device)
+    return (*out, uniq) if with_images else out
 
 
 @torch.no_grad()
@@ -175,7 +178,18 @@ class Trainer:
             raise UsageError(f"--batch {self.cfg.batch} does not split over {self.dist.world} "
                              "processes", hint="use a multiple of --nproc_per_node")
         torch.manual_seed(self.cfg.seed)
-        self.model = NMN(model_config or ModelConfig()).to(self.dist.device)
+        model_config = model_config or ModelConfig()
+        self.targets = None
+        if self.cfg.aux_weight:
+            from clevrlang.modules.learned.aux import SetTargets
+
+            if not model_config.set_head:
+                raise UsageError("aux_weight needs a model built with set_head=True")
+            try:
+                self.targets = SetTargets(train_data)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+        self.model = NMN(model_config).to(self.dist.device)
         if stem and stored is None:
             load_stem(self.model, stem)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)
@@ -225,12 +239,19 @@ class Trainer:
         return idx[self.dist.rank * share:(self.dist.rank + 1) * share]
 
     def train_step(self, step: int, total: int) -> tuple[float, float]:
-        images, plan, targets = batch_inputs(self.train_data, self.batch_indices(step),
-                                             self.dist.device)
+        idx = self.batch_indices(step)
+        images, plan, targets, uniq = batch_inputs(self.train_data, idx, self.dist.device, True)
         for g in self.optimizer.param_groups:
             g["lr"] = lr_at(step, total, self.cfg)
-        logits = self.net(images, plan)
-        loss = F.cross_entropy(logits, targets)
+        if self.targets is None:
+            logits = self.net(images, plan)
+            loss = F.cross_entropy(logits, targets)
+        else:
+            from clevrlang.modules.learned.aux import set_loss
+
+            logits, maps = self.net(images, plan, sets=True)
+            loss = F.cross_entropy(logits, targets) + self.cfg.aux_weight * set_loss(
+                maps, self.targets.build(plan, idx, uniq))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.clip:

@@ -41,3 +41,17 @@ def test_token_of_nodes():
     f = Node.make("filter_material", ("metal",), (s,))
     assert token_of(f) == "filter_material[metal]"
     assert token_of(Node.make("count", (), (f,))) == "count"
+
+
+def test_classifier_pools(tiny_config):
+    import dataclasses
+
+    import torch
+
+    from clevrlang.modules.learned.model import NMN
+    from clevrlang.vocabulary import ANSWERS
+
+    for pool in ("max2", "global"):
+        net = NMN(dataclasses.replace(tiny_config, classifier_pool=pool))
+        h, w = tiny_config.feature_size
+        assert net.classifier(torch.zeros(3, 8, h, w)).shape == (3, len(ANSWERS))
