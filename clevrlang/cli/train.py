@@ -36,14 +36,16 @@ def train():
                    "(0: answers only, as in the paper).")
 @click.option("--pool", type=click.Choice(["max2", "global"]), default="max2", show_default=True,
               help="Classifier pooling: IEP's 2x2 max pool + flatten, or global mean and max.")
+@click.option("--image-skip", is_flag=True,
+              help="Every module also sees the stem's features (TbD/FiLM-style).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
-            val_split, limit, stem, pretrain_stem, aux_weight, pool, seed, save_every, val_every,
-            threads, quiet):
+            val_split, limit, stem, pretrain_stem, aux_weight, pool, image_skip, seed, save_every,
+            val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
@@ -61,8 +63,8 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
     r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
                     resume=resume, channels=channels, width=width, train_split=train_split,
                     val_split=val_split, limit=limit, stem=stem, pretrain_stem=pretrain_stem,
-                    aux_weight=aux_weight, pool=pool, seed=seed, save_every=save_every,
-                    val_every=val_every, progress=not quiet)
+                    aux_weight=aux_weight, pool=pool, image_skip=image_skip, seed=seed,
+                    save_every=save_every, val_every=val_every, progress=not quiet)
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         click.echo(f"step {r['step']}: {r['train_questions']} training questions on "
                    f"{r['train_images']} images, {r['seconds'] / 3600:.2f} h of training; "

@@ -162,6 +162,7 @@ class LearnedInterpreter(Interpreter):
         self.model = backend.model
         self.grad = grad  # build the autograd graph (explain's saliency needs it)
         self.last: Node | None = None
+        self.scene_features: torch.Tensor | None = None  # for modules that see the image
 
     def run(self, roots):
         with torch.set_grad_enabled(self.grad):
@@ -181,13 +182,15 @@ class LearnedInterpreter(Interpreter):
         image = self.context if image is None else image
         if image is None:
             raise ExecutionError("no current image: give --image")
-        return self.features(image)
+        self.scene_features = self.features(image)
+        return self.scene_features
 
     def _module(self, node: Node, *inputs: torch.Tensor) -> torch.Tensor:
         token = token_of(node)
         if token not in self.model.mods:
             raise ExecutionError(f"no learned module for {node.label()}")
-        return self.model.mods[token](*inputs)
+        image = self.scene_features if self.model.config.image_skip else None
+        return self.model.mods[token](*inputs, image=image)
 
     op_filter = op_unique = op_relate = op_set = op_count = op_exist = _module
     op_query = op_same = op_equal = op_compare = _module

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import torch
 
@@ -230,3 +231,14 @@ def load_training(path, model: NMN, optimizer) -> tuple[dict, dict]:
         return json.loads(meta["progress"]), json.loads(meta["train"])
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"incomplete training state: {e}", where=where) from None
+
+
+def export(src, dst_dir, half: bool = True, info: dict | None = None) -> Path:
+    """Copy the weights of checkpoint ``src`` to ``dst_dir/model.safetensors`` (float16 by
+    default) with a readable ``config.json``: how the default checkpoint is made."""
+    model, stored = load_model(src)
+    info = {**stored, **(info or {})}
+    dst = Path(dst_dir)
+    save_model(dst / "model.safetensors", model, info, half=half)
+    write_config_json(dst / "config.json", model, info)
+    return dst / "model.safetensors"

@@ -79,15 +79,18 @@ class Gather:
 
 
 class Step:
-    """One batched module call: ``token`` on ``inputs`` (one :class:`Gather` per input)."""
+    """One batched module call: ``token`` on ``inputs`` (one :class:`Gather` per input);
+    ``image`` gathers each instance's stem features (for modules that see the image)."""
 
-    __slots__ = ("token", "depth", "size", "inputs")
+    __slots__ = ("token", "depth", "size", "inputs", "image")
 
-    def __init__(self, token: str, depth: int, size: int, inputs: tuple):
+    def __init__(self, token: str, depth: int, size: int, inputs: tuple, image: Gather):
         self.token, self.depth, self.size, self.inputs = token, depth, size, inputs
+        self.image = image
 
     def to(self, device) -> "Step":
-        return Step(self.token, self.depth, self.size, tuple(g.to(device) for g in self.inputs))
+        return Step(self.token, self.depth, self.size, tuple(g.to(device) for g in self.inputs),
+                    self.image.to(device))
 
 
 class Plan:
@@ -177,7 +180,8 @@ def _compile(nodes: tuple, slots: tuple) -> Plan:
         sizes[k] = len(group)
         inputs = tuple(Gather.of([loc_of(s, n.inputs[j]) for s, n in group], sizes)
                        for j in range(len(node.inputs)))
-        steps.append(Step(token_of(node), node.depth, len(group), inputs))
+        image = Gather.of([(-1, s) for s, _ in group], sizes)
+        steps.append(Step(token_of(node), node.depth, len(group), inputs, image))
         instances.extend(group)
         where.extend((k, r) for r in range(len(group)))
     roots = Gather.of([loc_of(s, n) for n, s in zip(nodes, slots)], sizes)
@@ -223,9 +227,12 @@ def run_plan(model, features: torch.Tensor, plan: Plan, keep: bool = False):
     if features.shape[0] < plan.n_images:
         raise ExecutionError(f"plan expects {plan.n_images} images, got {features.shape[0]}")
     mods = model.mods
+    skip = model.config.image_skip
     outs: list[torch.Tensor] = []
     for step in plan.steps:
-        outs.append(mods[step.token](*(g.fetch(features, outs) for g in step.inputs)))
+        args = [g.fetch(features, outs) for g in step.inputs]
+        image = step.image.fetch(features, outs) if skip else None
+        outs.append(mods[step.token](*args, image=image))
     roots = plan.roots.fetch(features, outs)
     return (roots, outs) if keep else roots
 
@@ -237,13 +244,16 @@ def run_loop(model, images: torch.Tensor, nodes: Sequence[Node],
     Runs the stem once per question and each node of each program on its own.
     """
     slots = range(len(nodes)) if slots is None else slots
+    skip = model.config.image_skip
     outs = []
     for node, slot in zip(nodes, slots):
         values: dict[Node, torch.Tensor] = {}
+        scene = model.stem(images[slot:slot + 1])
         for n in postorder([node]):
             if n.op == SCENE:
-                values[n] = model.stem(images[slot:slot + 1])
+                values[n] = scene
             else:
-                values[n] = model.mods[token_of(n)](*(values[i] for i in n.inputs))
+                values[n] = model.mods[token_of(n)](*(values[i] for i in n.inputs),
+                                                    image=scene if skip else None)
         outs.append(values[node])
     return torch.cat(outs)

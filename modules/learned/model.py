@@ -50,6 +50,7 @@ class ModelConfig:
     classifier_hidden: int = 256
     classifier_pool: str = "max2"  # IEP's 2x2 max pool + flatten, or "global" (mean, max)
     set_head: bool = False  # a 1x1 conv marking each set module's objects (see .aux)
+    image_skip: bool = False  # every module also sees the stem's features (TbD/FiLM-style)
     tokens: tuple[str, ...] = field(default_factory=module_tokens)
     answers: tuple[str, ...] = ANSWERS
 
@@ -108,7 +109,7 @@ class NMN(nn.Module):
         c = config.channels
         h, w = config.feature_size
         self.stem = Stem(c, config.stem_widths)
-        self.mods = build_modules(c, config.coords, config.relate_dilation)
+        self.mods = build_modules(c, config.coords, config.relate_dilation, config.image_skip)
         self.classifier = Classifier(c, h, w, len(config.answers), config.classifier_proj,
                                      config.classifier_hidden, config.classifier_pool)
         if config.set_head:

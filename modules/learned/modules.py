@@ -90,45 +90,48 @@ def _coords(height: int, width: int, device, dtype) -> torch.Tensor:
 class ResidualBlock(nn.Module):
     """relu(x + conv(relu(conv(x)))), both 3x3 (IEP's block, no batch norm).
 
-    With ``coords`` the first convolution also sees the two coordinate channels, which lets
-    a block tell left from right without a large receptive field.
+    The first convolution may also see the two coordinate channels (``coords``: tells left
+    from right without a large receptive field) and the stem's features of the image
+    (``image``: TbD/FiLM-style, so a module need not carry the picture down the chain).
     """
 
-    def __init__(self, channels: int, coords: bool = False, dilation: int = 1):
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1,
+                 image: int = 0):
         super().__init__()
-        extra = 2 if coords else 0
+        extra = (2 if coords else 0) + image
         self.coords = coords
         self.conv1 = nn.Conv2d(channels + extra, channels, 3, padding=dilation, dilation=dilation)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
+    def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        parts = [x] if image is None else [x, image]
         if self.coords:
             n, _, height, width = x.shape
-            grid = coord_maps(height, width, x.device, x.dtype).expand(n, 2, height, width)
-            h = torch.cat([x, grid], 1)
+            parts.append(coord_maps(height, width, x.device, x.dtype).expand(n, 2, height, width))
+        h = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
         return F.relu(x + self.conv2(F.relu(self.conv1(h))))
 
 
 class UnaryModule(nn.Module):
-    def __init__(self, channels: int, coords: bool = False, dilation: int = 1):
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1, image: int = 0):
         super().__init__()
-        self.block = ResidualBlock(channels, coords, dilation)
+        self.block = ResidualBlock(channels, coords, dilation, image)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.block(x)
+    def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        return self.block(x, image)
 
 
 class BinaryModule(nn.Module):
     """cat(a, b) -> 1x1 conv (2C -> C) -> relu -> residual block."""
 
-    def __init__(self, channels: int, coords: bool = False, dilation: int = 1):
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1, image: int = 0):
         super().__init__()
         self.project = nn.Conv2d(2 * channels, channels, 1)
-        self.block = ResidualBlock(channels, coords, dilation)
+        self.block = ResidualBlock(channels, coords, dilation, image)
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return self.block(F.relu(self.project(torch.cat([a, b], 1))))
+    def forward(self, a: torch.Tensor, b: torch.Tensor,
+                image: torch.Tensor | None = None) -> torch.Tensor:
+        return self.block(F.relu(self.project(torch.cat([a, b], 1))), image)
 
 
 class Classifier(nn.Module):
@@ -158,11 +161,12 @@ class Classifier(nn.Module):
         return self.mlp(h)
 
 
-def build_modules(channels: int, coords: bool, relate_dilation: int) -> nn.ModuleDict:
+def build_modules(channels: int, coords: bool, relate_dilation: int,
+                  image_skip: bool = False) -> nn.ModuleDict:
     """One module per token: unary or binary by the function's arity."""
     out = nn.ModuleDict()
     for token, arity in module_arity().items():
         dilation = relate_dilation if family_of(token) == "relate" else 1
         cls = BinaryModule if arity == 2 else UnaryModule
-        out[token] = cls(channels, coords, dilation)
+        out[token] = cls(channels, coords, dilation, channels if image_skip else 0)
     return out

@@ -64,7 +64,7 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 limit: int | None = None, stem: str | None = None,
                 pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
                 val_every: int = 500, aux_weight: float = 0.0, pool: str = "max2",
-                progress: bool = True) -> dict:
+                image_skip: bool = False, progress: bool = True) -> dict:
     """Train (or resume) on a world; returns the final validation result and paths."""
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
@@ -79,7 +79,7 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     size = input_size(*world_image_size(w, train_split), target_width=width)
     config = ModelConfig(channels=channels, image_size=size,
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
-                         classifier_pool=pool)
+                         classifier_pool=pool, image_skip=image_skip)
     if pretrain_stem and not resume:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
     train, val = load_splits(root, train_split, val_split, size, limit, progress,

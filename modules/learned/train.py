@@ -165,6 +165,8 @@ class Trainer:
         self.progress = progress and self.dist.main
         self.cfg = config or TrainConfig()
         self.state_path = self.out / "last.safetensors"
+        if self.dist.main:
+            self.out.mkdir(parents=True, exist_ok=True)
         stored = self._stored() if resume else None
         if stored is not None:
             model_config = ck.config_of(stored, str(self.state_path))
@@ -205,8 +207,7 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
-            self.net = DDP(self.model, device_ids=ids, find_unused_parameters=True,
-                           broadcast_buffers=False)
+            self.net = DDP(self.model, device_ids=ids, find_unused_parameters=True)
 
     def _stored(self) -> dict | None:
         if not self.state_path.exists():

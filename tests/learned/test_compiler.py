@@ -29,7 +29,20 @@ def _mixed(toy):
     return nodes, slots
 
 
-def test_plan_equals_loop(tiny_model, toy):
+@pytest.fixture(params=["iep", "image-skip"])
+def model(request, tiny_config):
+    import dataclasses
+
+    from clevrlang.modules.learned.model import NMN
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_config, image_skip=request.param == "image-skip",
+                                 classifier_pool="global" if request.param != "iep" else "max2")
+    return NMN(config).eval()
+
+
+def test_plan_equals_loop(model, toy):
+    tiny_model = model
     nodes, slots = _mixed(toy)
     images = normalize(torch.from_numpy(toy.images))
     with torch.no_grad():
@@ -43,7 +56,8 @@ def test_plan_equals_loop(tiny_model, toy):
                                    rtol=1e-5)
 
 
-def test_gradients_equal_loop(tiny_model, toy):
+def test_gradients_equal_loop(model, toy):
+    tiny_model = model
     nodes, slots = _mixed(toy)
     images = normalize(torch.from_numpy(toy.images))
 

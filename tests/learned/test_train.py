@@ -31,11 +31,11 @@ def test_resume_after_kill_is_exact(toy, tmp_path):
     whole = Trainer(toy, toy, tmp_path / "whole", CONFIG, TrainConfig(**TRAIN), progress=False)
     result = whole.run()
     assert result["step"] == 2 * (len(toy) // TRAIN["batch"])
-    # Killed after 3 steps: the last save was at step 2, so step 3 is redone on resume.
-    Trainer(toy, toy, tmp_path / "cut", CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=3)
+    # Killed after 5 steps: the last save was at step 4, so step 5 is redone on resume.
+    Trainer(toy, toy, tmp_path / "cut", CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=5)
     resumed = Trainer(toy, toy, tmp_path / "cut", CONFIG, TrainConfig(**TRAIN), resume=True,
                       progress=False)
-    assert resumed.step == 2
+    assert resumed.step == 4
     resumed.run()
     _assert_same(_weights(tmp_path / "whole" / "last.safetensors"),
                  _weights(tmp_path / "cut" / "last.safetensors"))
@@ -44,14 +44,14 @@ def test_resume_after_kill_is_exact(toy, tmp_path):
 
 
 def test_resume_keeps_the_runs_settings(toy, tmp_path):
-    Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=2)
+    Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=4)
     changed = TrainConfig(**{**TRAIN, "batch": 4, "lr": 1.0})
     t = Trainer(toy, None, tmp_path, CONFIG, changed, resume=True, progress=False)
     assert (t.cfg.batch, t.cfg.lr) == (TRAIN["batch"], 5e-4)
 
 
 def test_resume_from_corrupt_state_is_refused(toy, tmp_path):
-    Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=2)
+    Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=4)
     state = tmp_path / "last.safetensors"
     state.write_bytes(state.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="last.safetensors"):
