@@ -101,3 +101,12 @@ def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, 
                     out_dir=out, resume=True, device=device, progress=True, width=width)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
+
+
+def _attach_engineered() -> None:
+    from clevrlang.modules.engineered.command import engineered
+
+    train.add_command(engineered)
+
+
+_attach_engineered()

@@ -24,10 +24,13 @@ import click
               show_default=True, help="Detector classes: the 3 shapes, or one + a shape SVM.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch CPU threads [default: the cores idle now].")
+@click.option("--init-detector", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Start the detector from this detector.safetensors (train on).")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Continue an interrupted run in OUT (--no-resume starts over).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, resume, quiet):
+def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, init_detector,
+               resume, quiet):
     """Train the engineered back end: YOLO detector, attribute SVMs, position regression."""
     import logging
     from pathlib import Path
@@ -39,7 +42,7 @@ def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, r
     out = Path(out) if out else Path(world_dir) / "models" / "engineered"
     manifest = train_engineered(world_dir, out, device=device, epochs=epochs, imgsz=imgsz,
                                 resume=resume, progress=not quiet, threads=threads,
-                                classes=classes, limit=limit)
+                                classes=classes, limit=limit, init_detector=init_detector)
     held = manifest["metrics"].get("holdout", {})
     click.echo(f"artefacts in {out}", err=True)
     click.echo("held-out: " + ", ".join(f"{k} {v}" for k, v in held.items()))

@@ -73,10 +73,30 @@ def _trainer_class():
     return SafeTrainer
 
 
+def _warm_start(trainer, path: Path) -> None:
+    """Start from a trained detector's weights (every tensor whose shape fits: a detector
+    with other classes gives all but its class outputs)."""
+    from clevrlang.modules.engineered.detector import FORMAT
+
+    tensors, _ = read_safetensors(path, FORMAT)
+    own = trainer.model.state_dict()
+    fits = {k: v.to(own[k].dtype) for k, v in tensors.items()
+            if k in own and own[k].shape == v.shape}
+    if len(fits) < len(own) // 2:
+        raise CheckpointError(f"only {len(fits)} of {len(own)} tensors fit this detector",
+                              where=str(path), hint="initialise from a detector of the same yaml")
+    trainer.model.load_state_dict(fits, strict=False)
+    trainer.ema.ema.load_state_dict(fits, strict=False)
+    log.info("detector: starting from %s (%d of %d tensors)", path, len(fits), len(own))
+
+
 def _resume(trainer) -> None:
-    """``on_pretrain_routine_end``: continue from the safetensors checkpoint, if any."""
+    """``on_pretrain_routine_end``: continue from the safetensors checkpoint, if any (else
+    start from ``trainer.init_from`` when given)."""
     path = trainer.ckpt_path
     if not getattr(trainer, "resume_from_ckpt", False) or not path.is_file():
+        if getattr(trainer, "init_from", None):
+            _warm_start(trainer, Path(trainer.init_from))
         return
     tensors, meta = read_safetensors(path, CKPT_FORMAT)
     epoch = int(meta["epoch"])
@@ -129,8 +149,12 @@ def _progress_callbacks(trainer, bar) -> None:
 def train_detector(data_yaml: Path, work_dir: Path, names, *, cfg: str = "yolo11n.yaml",
                    epochs: int = 30, imgsz: int = 192, batch: int = 16, device: str = "auto",
                    threads: int | None = None, resume: bool = True, progress: bool = True,
-                   seed: int = 0, cache: bool = True) -> Detector:
-    """Train a detector on a YOLO dataset; returns it (weights from the final EMA)."""
+                   seed: int = 0, cache: bool = True, init: Path | None = None) -> Detector:
+    """Train a detector on a YOLO dataset; returns it (weights from the final EMA).
+
+    ``init``: a ``detector.safetensors`` to start from instead of random weights (longer
+    training at a new size or on more images, without starting over).
+    """
     from tqdm.auto import tqdm
 
     ultralytics()
@@ -159,6 +183,7 @@ def train_detector(data_yaml: Path, work_dir: Path, names, *, cfg: str = "yolo11
     trainer.ckpt_path = ckpt
     trainer.seconds_before = checkpoint_seconds(ckpt) if resume else 0.0
     trainer.resume_from_ckpt = resume and done > 0
+    trainer.init_from = init
     trainer.add_callback("on_pretrain_routine_end", _resume)
     with tqdm(total=epochs, desc="train detector", unit="batch", disable=not progress,
               dynamic_ncols=True) as bar:

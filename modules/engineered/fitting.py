@@ -100,40 +100,75 @@ def load_parts(out: Path, config: dict, device: str = "auto"):
     return Perception(Detector.load(out / DETECTOR, device), models, dict(config), source=out)
 
 
-def best_thresholds(detector, held, grid, ious=IOU_GRID) -> tuple[float, float]:
-    """The score and NMS-overlap thresholds with the best detection F1 (IoU 0.5) held out.
+def _f1(dets, true, conf: float) -> float:
+    tp = n_pred = n_true = 0
+    for d, t in zip(dets, true):
+        boxes = d.boxes[d.scores >= conf]
+        tp += len(geo.match(boxes, t))
+        n_pred, n_true = n_pred + len(boxes), n_true + len(t)
+    return 2 * tp / max(n_pred + n_true, 1)
 
-    Whole-object boxes of an object and the one half hiding it overlap more than visible
-    boxes do, so the NMS threshold is chosen too, not left at ultralytics' 0.7.
+
+def best_thresholds(detector, held, grid, ious=IOU_GRID) -> dict:
+    """Input size, score and NMS thresholds with the best detection F1 (IoU 0.5) held out.
+
+    Whole-object boxes of an object and of one half hiding it overlap more than visible
+    boxes do, so the NMS threshold is chosen too; and a detector trained at one size often
+    finds small objects better slightly larger, so the input size is chosen as well.
     """
     images = [s.image() for s in held]
     true = [s.boxes() for s in held]
-    best, best_f1 = (0.25, 0.7), -1.0
-    for iou in ious:
-        dets = detector.predict(images, conf=min(grid), iou=iou)
-        for c in grid:
-            tp = n_pred = n_true = 0
-            for d, t in zip(dets, true):
-                boxes = d.boxes[d.scores >= c]
-                tp += len(geo.match(boxes, t))
-                n_pred, n_true = n_pred + len(boxes), n_true + len(t)
-            f1 = 2 * tp / max(n_pred + n_true, 1)
-            if f1 > best_f1 + 1e-9:
-                best, best_f1 = (float(c), float(iou)), f1
-    log.info("detector: confidence %.2f, NMS IoU %.2f (held-out F1 %.4f)", *best, best_f1)
+    trained = detector.imgsz
+    best, best_f1 = {"conf": 0.25, "iou": 0.7, "infer_imgsz": trained}, -1.0
+    try:
+        for size in (trained, trained + 32, trained + 64):
+            detector.imgsz = size
+            for iou in ious:
+                dets = detector.predict(images, conf=min(grid), iou=iou)
+                for c in grid:
+                    f1 = _f1(dets, true, c)
+                    if f1 > best_f1 + 1e-9:
+                        best, best_f1 = {"conf": float(c), "iou": float(iou),
+                                         "infer_imgsz": size}, f1
+    finally:
+        detector.imgsz = trained
+    log.info("detector: %s (held-out F1 %.4f)", best, best_f1)
     return best
 
 
-def evaluate_holdout(out: Path, config: dict, held, device: str, grid
-                     ) -> tuple[float, float, dict]:
-    """Pick the detection thresholds, then measure every component on held-out images."""
+def shape_source(perception, held) -> str:
+    """``detector`` (its class) or ``svm`` (HOG SVM on its boxes): whichever names more
+    matched held-out objects right."""
+    from clevrlang.modules.engineered.features import shape_features
+    from clevrlang.vocabulary import SHAPES
+
+    if tuple(perception.detector.names) != SHAPES:
+        return "svm"
+    images = [s.image() for s in held]
+    hits = {"detector": 0, "svm": 0}
+    for s, im, found in zip(held, images, perception.detect(images)):
+        pairs = geo.match(found.boxes, s.boxes())
+        if not pairs:
+            continue
+        svm = perception.models["shape"].predict(shape_features(im, found.boxes))
+        for p, t in pairs:
+            truth = s.scene["objects"][t]["shape"]
+            hits["detector"] += found.shapes[p] == truth
+            hits["svm"] += svm[p] == truth
+    log.info("shape from the detector's class or the SVM (held-out hits): %s", hits)
+    return "svm" if hits["svm"] > hits["detector"] else "detector"
+
+
+def evaluate_holdout(out: Path, config: dict, held, device: str, grid) -> tuple[dict, dict]:
+    """Choose the detection settings and the shape source on held-out images, then measure
+    every component there; returns the updated config and the metrics."""
     from clevrlang.modules.engineered.evaluate import component_metrics
 
     perception = load_parts(out, config, device)
-    conf, iou = best_thresholds(perception.detector, held, grid)
-    perception.config.update(conf=conf, iou=iou)
+    perception.config.update(best_thresholds(perception.detector, held, grid))
+    perception.config["shape_from"] = shape_source(perception, held)
     images = [s.image() for s in held]
     predicted = perception.perceive(images)
     metrics = component_metrics(predicted, [s.scene for s in held], [s.size() for s in held])
     log.info("held-out components: %s", metrics)
-    return conf, iou, metrics
+    return perception.config, metrics

@@ -9,8 +9,9 @@ continues at the first unfinished one (and the detector at its last finished epo
    match a true object, and of the true boxes, with their labels (``OUT/work/features.npz``);
 4. ``models``    -- the colour, material, size and shape SVMs and the position regression
    (``OUT/*.skops``);
-5. ``evaluate``  -- the score and NMS thresholds with the best detection F1 on held-out
-   images, and the component metrics there; then ``manifest.json`` makes the folder loadable.
+5. ``evaluate``  -- the detector's input size, score and NMS thresholds with the best F1 on
+   held-out images, whether the detector's class or the HOG SVM names shapes better, and
+   the component metrics there; then ``manifest.json`` makes the folder loadable.
 
 >>> train_engineered("world", "model", epochs=30, imgsz=192)  # doctest: +SKIP
 """
@@ -84,13 +85,15 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
                      imgsz: int = 192, resume: bool = True, progress: bool = True,
                      threads: int | None = None, classes: str = "shapes",
                      limit: int | None = None, holdout: int = 100, batch: int = 16,
-                     cfg: str = "yolo11n.yaml", seed: int = 0, half: bool = True) -> dict:
+                     cfg: str = "yolo11n.yaml", seed: int = 0, half: bool = True,
+                     init_detector: str | Path | None = None) -> dict:
     """Train everything into ``out_dir``; returns the manifest (config and metrics).
 
     ``world`` is a world folder (its ``train`` split; held-out images from its first ``val*``
     split, else the last tenth), ``(images, scenes)``, or a list of samples. ``classes`` is
     ``"shapes"`` (the detector names the shape) or ``"object"`` (one class; a HOG SVM names
     the shape). ``threads``: torch CPU threads (default: the cores idle now).
+    ``init_detector``: a trained ``detector.safetensors`` to start the detector from.
     """
     if classes not in ("shapes", "object"):
         raise UsageError(f"classes must be 'shapes' or 'object', not {classes!r}")
@@ -100,7 +103,8 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
     settings = {"world": str(Path(world).resolve()) if isinstance(world, (str, Path))
                 else "<memory>",
                 "epochs": epochs, "imgsz": imgsz, "classes": classes, "limit": limit,
-                "holdout": holdout, "batch": batch, "cfg": cfg, "seed": seed}
+                "holdout": holdout, "batch": batch, "cfg": cfg, "seed": seed,
+                "init_detector": str(Path(init_detector).resolve()) if init_detector else None}
     stages = _Stages(work, settings, resume)
     stages.start()
     train, held = _sources(world, limit, holdout)
@@ -113,7 +117,8 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
     stages.start()
     detector = _detector_stage(stages, data, work, out, names, epochs=epochs, imgsz=imgsz,
                                batch=batch, device=device, threads=threads, resume=resume,
-                               progress=progress, seed=seed, cfg=cfg, half=half)
+                               progress=progress, seed=seed, cfg=cfg, half=half,
+                               init=Path(init_detector) if init_detector else None)
     stages.start()
     if not stages.done("features"):
         from clevrlang.modules.engineered.fitting import collect_features
@@ -134,8 +139,7 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
         from clevrlang.modules.engineered.fitting import evaluate_holdout
 
         config = {"classes": classes, "names": list(names), "imgsz": imgsz, "cfg": cfg}
-        config["conf"], config["iou"], metrics = evaluate_holdout(out, config, held, device,
-                                                                  CONF_GRID)
+        config, metrics = evaluate_holdout(out, config, held, device, CONF_GRID)
         files = [DETECTOR] + sorted(p.name for p in out.glob("*.skops"))
         done = stages.state["done"]
         seconds = {k: v.get("seconds") for k, v in done.items()}

@@ -134,3 +134,19 @@ def test_bad_image_is_a_data_error(backend):
 
     with pytest.raises(DataError):
         backend.perceive([np.zeros((4, 4), np.float32)])
+
+
+def test_warm_start_keeps_every_tensor_that_fits(tiny_model):
+    from types import SimpleNamespace
+
+    from clevrlang.modules.engineered.detector import build_model
+    from clevrlang.modules.engineered.detector_train import _warm_start
+
+    model, ema = build_model("yolo11n.yaml", 1), build_model("yolo11n.yaml", 1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = SimpleNamespace(model=model, ema=SimpleNamespace(ema=ema))
+    _warm_start(trainer, tiny_model[0] / "detector.safetensors")  # a 3-class detector
+    changed = [k for k, v in model.state_dict().items()
+               if v.is_floating_point() and not (v == before[k]).all()]
+    assert len(changed) > len(before) // 2
+    assert all((model.state_dict()[k] == ema.state_dict()[k]).all() for k in changed)
