@@ -43,10 +43,13 @@ def load_scene(path: str, index: int):
 
 
 def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_path=None,
-             backend_name=None, trace=False, show_path=None, model=None,
+             backend_name=None, trace=False, show_path=None, model=None, explain_dir=None,
              echo: Callable[[str], None] = print) -> int:
     """Evaluate every top-level result; returns the number of failures (errors + failed expects)."""
     backend, context = make_context(backend_name, scenes_path, index, image_path, model)
+    if explain_dir and not hasattr(backend, "explain"):
+        raise UsageError(f"the {backend.name} back end has nothing to --explain",
+                         hint="--explain draws the learned back end's saliency")
     failures = 0
     interp = backend.interpreter(context)
     for root in program.roots:
@@ -64,6 +67,13 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
                     else render(interp.values[node])
                 echo(f"    {node.label():<28} : {node.type!s:<8} = {shown}")
         shown = render(value)
+        if getattr(interp, "probability", None) is not None:
+            shown += f"  (p={interp.probability:.2f})"
+        if explain_dir:
+            from pathlib import Path
+
+            png = backend.explain(root.node, context, Path(explain_dir) / f"line_{line}.png")
+            echo(f"{where}: wrote {png}")
         if root.is_expect:
             want = format_value(root.expected, root.node.type)
             if matches(value, root.expected):

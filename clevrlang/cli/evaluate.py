@@ -47,8 +47,17 @@ def _table(results, title: str):
 @click.option("--junit", "junit_path", type=click.Path(), help="Suite: write a JUnit XML report.")
 @click.option("--json", "json_out", is_flag=True, help="Print results as JSON.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--model", "--checkpoint", "model", default=None, type=click.Path(exists=True),
+              help="Artefact folder (engineered) or checkpoint (learned) instead of the default.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--ablate", "ablate_out", default=None, type=click.Path(dir_okay=False),
+              metavar="PNG", help="Engineered: replace each perception component by the truth "
+              "(from --scenes) in turn; print the table and write it as PNG.")
+@click.option("--explain", "explain_dir", default=None, type=click.Path(file_okay=False),
+              help="Learned: write a saliency PNG per question into this folder.")
 def eval_command(suite, questions_path, scenes_path, images_dir, backend_spec, predictions_path,
-                 limit, scene_path, index, image_path, junit_path, json_out, force):
+                 limit, scene_path, index, image_path, junit_path, json_out, force, model,
+                 device, ablate_out, explain_dir):
     """Evaluate back ends on a CLEVR questions file, or run a .clv SUITE of expectations."""
     backends = _backends(backend_spec)
     if suite:
@@ -60,12 +69,79 @@ def eval_command(suite, questions_path, scenes_path, images_dir, backend_spec, p
         click.get_current_context().exit(0 if ok else 1)
     if not questions_path:
         raise UsageError("give a SUITE.clv or --questions Q.json")
+    options = {b: _backend_options(b, model, device) for b in backends}
+    if model and sum(b != "symbolic" for b in backends) > 1:
+        raise UsageError("--model names one back end's model; give one perception back end")
     _eval_questions(questions_path, scenes_path, images_dir, backends, predictions_path, limit,
-                    json_out, force)
+                    json_out, force, options)
+    if ablate_out:
+        _ablate(questions_path, scenes_path, images_dir, limit, options, ablate_out, force,
+                json_out)
+    if explain_dir:
+        _explain(questions_path, images_dir, limit, options, explain_dir)
+
+
+def _backend_options(name: str, model, device: str) -> dict:
+    if name == "symbolic":
+        return {}
+    return {"device": device, **({"model": model} if model else {})}
+
+
+def _ablate(questions_path, scenes_path, images_dir, limit, options, png, force, json_out):
+    """The engineered back end's ablation on the same questions (truth from --scenes)."""
+    from clevrlang.backends import get_backend
+    from clevrlang.data import load_questions, load_scenes, scene_for
+    from clevrlang.evaluation import find_image
+    from clevrlang.modules.engineered.ablation import ablate, format_table
+    from clevrlang.modules.engineered.samples import Sample
+
+    if not scenes_path or not images_dir:
+        raise UsageError("--ablate needs --scenes (the truth) and --images")
+    if os.path.exists(png) and not force:
+        raise UsageError(f"{png} exists; pass --force to overwrite it")
+    questions = load_questions(questions_path)[:limit]
+    scenes = load_scenes(scenes_path)
+    by_name = {s.image_filename: s for s in scenes}
+    samples, seen = [], set()
+    for q in questions:
+        scene = scene_for(q, scenes, by_name)
+        if id(scene) not in seen:
+            seen.add(id(scene))
+            samples.append(Sample(scene.raw, path=find_image(images_dir, q)))
+    backend = get_backend("engineered", **options.get("engineered", {}))
+    result = ablate(backend, samples=samples, questions=questions, png=png,
+                    progress=not json_out)
+    if json_out:
+        click.echo(json.dumps({"ablation": result}, indent=2))
+    else:
+        click.echo(format_table(result))
+        click.echo(f"wrote {png}")
+
+
+def _explain(questions_path, images_dir, limit, options, out_dir):
+    """A saliency PNG per question with the learned back end."""
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    from clevrlang.backends import get_backend
+    from clevrlang.data import load_questions
+    from clevrlang.evaluation import find_image
+
+    if not images_dir:
+        raise UsageError("--explain needs --images")
+    backend = get_backend("learned", **options.get("learned", {}))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    questions = load_questions(questions_path)[:limit]
+    for q in tqdm(questions, desc="explain", unit="q"):
+        backend.explain(q.program, find_image(images_dir, q),
+                        out / f"question_{q.question_index:06d}.png")
+    click.echo(f"wrote {len(questions)} PNGs to {out}")
 
 
 def _eval_questions(questions_path, scenes_path, images_dir, backends, predictions_path, limit,
-                    json_out, force):
+                    json_out, force, options=None):
     from rich.console import Console
 
     from clevrlang.data import load_questions, load_scenes
@@ -76,7 +152,8 @@ def _eval_questions(questions_path, scenes_path, images_dir, backends, predictio
     if missing:
         raise UsageError(f"{len(missing)} question(s) have no program (e.g. question {missing[0]})")
     scenes = load_scenes(scenes_path) if scenes_path else None
-    results = evaluate(backends, questions, scenes, images_dir, progress=not json_out)
+    results = evaluate(backends, questions, scenes, images_dir, options=options,
+                       progress=not json_out)
     if predictions_path:
         for r in results:
             path = predictions_path

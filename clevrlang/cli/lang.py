@@ -41,14 +41,18 @@ def _atomic_write(path: str, text: str) -> None:
 @click.option("--backend", default=None, help="symbolic (default with --scene), engineered, learned.")
 @click.option("--trace", is_flag=True, help="Show every node's value.")
 @click.option("--show", "show_path", type=click.Path(), help="Write a PNG of what the back end saw.")
-@click.option("--model", default=None, help="Artefact folder / checkpoint for the back end.")
-def run(file, scenes_path, index, image, backend, trace, show_path, model):
+@click.option("--model", "--checkpoint", "model", default=None, type=click.Path(exists=True),
+              help="Artefact folder (engineered) or checkpoint (learned) for the back end.")
+@click.option("--explain", "explain_dir", default=None, type=click.Path(file_okay=False),
+              help="Learned: a saliency PNG per result in this folder.")
+def run(file, scenes_path, index, image, backend, trace, show_path, model, explain_dir):
     """Run FILE.clv: print each top-level value; `expect` lines pass or fail (exit 1)."""
     from clevrlang.run import run_file
 
     failures = run_file(file, _parse_file(file), scenes_path=scenes_path, index=index,
                         image_path=image, backend_name=backend, trace=trace,
-                        show_path=show_path, model=model, echo=click.echo)
+                        show_path=show_path, model=model, explain_dir=explain_dir,
+                        echo=click.echo)
     click.get_current_context().exit(1 if failures else 0)
 
 

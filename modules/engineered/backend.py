@@ -55,14 +55,22 @@ class EngineeredInterpreter(SceneInterpreter):
     def __init__(self, backend: EngineeredBackend, image=None):
         self.backend = backend
         self.predicted: dict | None = None
+        self.image = image
         scene = None
         if image is not None and not isinstance(image, Scene):
             scene = self.scene_of(None, image)
         super().__init__(scene if scene is not None else image)
 
     def scene_of(self, node: Node | None, image) -> Scene:
+        self.image = image
         self.predicted = self.backend.perceive([image])[0]
         return Scene(self.predicted, where="predicted scene")
+
+    def draw(self, path) -> Path:
+        """``clevr run --show``: the last perceived image with its detections and attributes."""
+        if self.predicted is None or self.image is None:
+            raise UsageError("nothing to draw: run a question on an image first")
+        return self.backend.draw(self.image, self.predicted, path)
 
 
 class EngineeredBackend:

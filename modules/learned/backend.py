@@ -162,6 +162,7 @@ class LearnedInterpreter(Interpreter):
         self.model = backend.model
         self.grad = grad  # build the autograd graph (explain's saliency needs it)
         self.last: Node | None = None
+        self.probability: float | None = None  # of the last answer value() returned
         self.scene_features: torch.Tensor | None = None  # for modules that see the image
 
     def run(self, roots):
@@ -171,8 +172,10 @@ class LearnedInterpreter(Interpreter):
     def value(self, root: Node):
         self.last = root
         if answer_kind(root) < 0:
+            self.probability = None
             return self.run([root])[root]
-        return self.answer(root)[0]
+        answer, self.probability = self.answer(root)
+        return answer
 
     def features(self, image) -> torch.Tensor:
         x = to_tensor([image], self.backend.config.image_size, self.backend.device)
