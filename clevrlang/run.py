@@ -24,12 +24,12 @@ def make_context(backend_name: str | None, scenes_path: str | None, index: int,
             raise UsageError("the symbolic back end needs --scene (it reads scene graphs); "
                              "use --backend engineered or learned with --image")
         context = load_scene(scenes_path, index) if scenes_path else None
-    else:
-        if not image_path:
-            raise UsageError(f"the {backend_name} back end needs --image")
+    elif image_path:
         from clevrlang.images import load_image
 
         context = load_image(image_path)
+    else:  # the program may load its own images; scene() without one then says so
+        context = None
     return backend, context
 
 

@@ -118,3 +118,22 @@ def test_explain_on_the_symbolic_back_end_is_a_usage_error(world, prog, tmp_path
     s = world / "scenes" / "CLEVR_val_scenes.json"
     code, _, err = cli("run", prog, "--scene", s, "--explain", tmp_path / "x")
     assert code == 1 and "nothing to --explain" in err
+
+
+@pytest.mark.parametrize("backend", [
+    pytest.param("engineered", marks=needs_engineered),
+    pytest.param("learned", marks=needs_learned),
+])
+def test_compress_then_answer_is_one_expression(world, tmp_path, cli, backend):
+    """The program loads its own image, so no --image is needed; image-level results
+    (nbytes, ssim) come back as values beside the back end's answers."""
+    image = next((world / "images" / "val").iterdir())
+    p = tmp_path / "c.clv"
+    p.write_text(f'let img = load("{image}")\n'
+                 "img |> compress[jpeg, bytes=3000] |> scene |> count\n"
+                 "nbytes(encode[jpeg, bytes=3000](img))\n")
+    code, out, err = cli("run", p, "--backend", backend)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split(": ")[1].split()[0] in [str(n) for n in range(11)]
+    assert 1000 < int(lines[1].split(": ")[1]) <= 3000

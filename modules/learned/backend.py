@@ -171,9 +171,12 @@ class LearnedInterpreter(Interpreter):
 
     def value(self, root: Node):
         self.last = root
+        self.probability = None
         if answer_kind(root) < 0:
-            self.probability = None
             return self.run([root])[root]
+        value = self.run([root])[root]
+        if not torch.is_tensor(value):  # computed on images, not by a module (nbytes, ssim)
+            return value
         answer, self.probability = self.answer(root)
         return answer
 
