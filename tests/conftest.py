@@ -3,6 +3,22 @@ import pathlib
 
 import pytest
 
+# Ultralytics reads its config folder once, at import, and any test may be the first to load
+# a perception back end: the project cache points into pytest's tmp before any test runs.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("clevrlang-cache")
+    old = os.environ.get("CLEVRLANG_CACHE")
+    os.environ["CLEVRLANG_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("CLEVRLANG_CACHE", None)
+    else:
+        os.environ["CLEVRLANG_CACHE"] = old
+
+
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 # CLEVR's reference repository, when present, lets tests compare against its engine.
 CLEVR_DATASET_GEN = os.environ.get("CLEVR_DATASET_GEN", "/work/ref/clevr-dataset-gen")

@@ -1,10 +1,5 @@
-"""Fixtures for the engineered back end: a tiny model trained once per session, in tmp.
-
-Ultralytics reads its config folder at import, so the cache is pointed into a temporary
-folder before anything imports it; every file the tests make lands under pytest's tmp.
-"""
-
-import os
+"""Fixtures for the engineered back end: a tiny model trained once per session, in tmp
+(the project cache, where ultralytics keeps its config, is isolated by tests/conftest.py)."""
 
 import pytest
 
@@ -13,20 +8,14 @@ SIZE = (160, 120)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("clevrlang-cache")
-    old = os.environ.get("CLEVRLANG_CACHE")
-    os.environ["CLEVRLANG_CACHE"] = str(cache)
+def _one_thread():
+    """Ultralytics trains on one torch thread here, as on a CPU shared with other work."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield cache
+    yield
     torch.set_num_threads(threads)
-    if old is None:
-        os.environ.pop("CLEVRLANG_CACHE", None)
-    else:
-        os.environ["CLEVRLANG_CACHE"] = old
 
 
 @pytest.fixture(scope="session")
