@@ -63,7 +63,11 @@ def explain(backend, program, image: np.ndarray, path) -> Path:
     cols = min(4, panels)
     rows = -(-panels // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows + 0.8), squeeze=False)
-    text = program.to_clv() if hasattr(program, "to_clv") else node.label()
+    if not hasattr(program, "to_clv"):
+        from clevrlang.program import Program
+
+        program = Program.from_node(node)
+    text = program.to_clv()
     fig.suptitle("\n".join(textwrap.wrap(text, 110)) + f"\nanswer: {m['answer']} "
                  f"(p={m['probability']:.2f})", fontsize=9)
     items = [("image", None), ("saliency of final features", m["saliency"])]
