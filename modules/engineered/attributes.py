@@ -4,7 +4,9 @@ regression for position, fitted by cross-validation and stored without pickles.
 Each classifier is ``StandardScaler -> SVC(rbf)``; ``C`` and ``gamma`` are chosen on a small
 grid by :class:`~sklearn.model_selection.GridSearchCV` (stratified folds, on a subsample so
 the search stays quick), then the best setting is refitted on all the data (capped at
-``max_fit`` rows, since an SVM's cost grows with the square of its rows).
+``max_fit`` rows, since an SVM's cost grows with the square of its rows). The cap is high on
+purpose: refitting the shape SVM on all 25,927 rows of a 2,000-image world instead of 8,000
+halved its held-out errors (98.94 % -> 99.62 %) for ~40 s more.
 
 Position: boxes are back-projected through the camera (:mod:`.geometry`) to the height of
 the object's centre; a ridge regression on the box geometry then corrects what the plain
@@ -30,7 +32,7 @@ def _gammas(n_features: int) -> list:
     return ["scale"] + [base * g for g in GAMMA_GRID[1:]]
 
 
-def fit_svm(x: np.ndarray, y: np.ndarray, *, max_search: int = 2000, max_fit: int = 8000,
+def fit_svm(x: np.ndarray, y: np.ndarray, *, max_search: int = 2000, max_fit: int = 50000,
             cv: int = 3, seed: int = 0, name: str = "svm"):
     """A fitted ``StandardScaler + SVC`` pipeline and the search's best CV accuracy."""
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
