@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from clevrlang.errors import ClevrError, UsageError
@@ -70,8 +71,6 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
         if getattr(interp, "probability", None) is not None:
             shown += f"  (p={interp.probability:.2f})"
         if explain_dir:
-            from pathlib import Path
-
             png = backend.explain(root.node, context, Path(explain_dir) / f"line_{line}.png")
             echo(f"{where}: wrote {png}")
         if root.is_expect:

@@ -72,13 +72,16 @@ def eval_command(suite, questions_path, scenes_path, images_dir, backend_spec, p
     options = {b: _backend_options(b, model, device) for b in backends}
     if model and sum(b != "symbolic" for b in backends) > 1:
         raise UsageError("--model names one back end's model; give one perception back end")
-    _eval_questions(questions_path, scenes_path, images_dir, backends, predictions_path, limit,
+    from clevrlang.data import load_questions, load_scenes
+
+    questions = load_questions(questions_path)[:limit]
+    scenes = load_scenes(scenes_path) if scenes_path else None
+    _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
                     json_out, force, options)
     if ablate_out:
-        _ablate(questions_path, scenes_path, images_dir, limit, options, ablate_out, force,
-                json_out)
+        _ablate(questions, scenes, images_dir, options, ablate_out, force, json_out)
     if explain_dir:
-        _explain(questions_path, images_dir, limit, options, explain_dir)
+        _explain(questions, images_dir, options, explain_dir)
 
 
 def _backend_options(name: str, model, device: str) -> dict:
@@ -87,20 +90,18 @@ def _backend_options(name: str, model, device: str) -> dict:
     return {"device": device, **({"model": model} if model else {})}
 
 
-def _ablate(questions_path, scenes_path, images_dir, limit, options, png, force, json_out):
+def _ablate(questions, scenes, images_dir, options, png, force, json_out):
     """The engineered back end's ablation on the same questions (truth from --scenes)."""
     from clevrlang.backends import get_backend
-    from clevrlang.data import load_questions, load_scenes, scene_for
+    from clevrlang.data import scene_for
     from clevrlang.evaluation import find_image
     from clevrlang.modules.engineered.ablation import ablate, format_table
     from clevrlang.modules.engineered.samples import Sample
 
-    if not scenes_path or not images_dir:
+    if scenes is None or not images_dir:
         raise UsageError("--ablate needs --scenes (the truth) and --images")
     if os.path.exists(png) and not force:
         raise UsageError(f"{png} exists; pass --force to overwrite it")
-    questions = load_questions(questions_path)[:limit]
-    scenes = load_scenes(scenes_path)
     by_name = {s.image_filename: s for s in scenes}
     samples, seen = [], set()
     for q in questions:
@@ -118,14 +119,13 @@ def _ablate(questions_path, scenes_path, images_dir, limit, options, png, force,
         click.echo(f"wrote {png}")
 
 
-def _explain(questions_path, images_dir, limit, options, out_dir):
+def _explain(questions, images_dir, options, out_dir):
     """A saliency PNG per question with the learned back end."""
     from pathlib import Path
 
     from tqdm.auto import tqdm
 
     from clevrlang.backends import get_backend
-    from clevrlang.data import load_questions
     from clevrlang.evaluation import find_image
 
     if not images_dir:
@@ -133,25 +133,21 @@ def _explain(questions_path, images_dir, limit, options, out_dir):
     backend = get_backend("learned", **options.get("learned", {}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    questions = load_questions(questions_path)[:limit]
     for q in tqdm(questions, desc="explain", unit="q"):
         backend.explain(q.program, find_image(images_dir, q),
                         out / f"question_{q.question_index:06d}.png")
     click.echo(f"wrote {len(questions)} PNGs to {out}")
 
 
-def _eval_questions(questions_path, scenes_path, images_dir, backends, predictions_path, limit,
+def _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
                     json_out, force, options=None):
     from rich.console import Console
 
-    from clevrlang.data import load_questions, load_scenes
     from clevrlang.evaluation import evaluate
 
-    questions = load_questions(questions_path)[:limit]
     missing = [q.index for q in questions if q.program is None]
     if missing:
         raise UsageError(f"{len(missing)} question(s) have no program (e.g. question {missing[0]})")
-    scenes = load_scenes(scenes_path) if scenes_path else None
     results = evaluate(backends, questions, scenes, images_dir, options=options,
                        progress=not json_out)
     if predictions_path:

@@ -144,11 +144,12 @@ class Detector:
         return det
 
     # -- prediction ------------------------------------------------------------------------
-    def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
+    def _letterbox(self, image: np.ndarray, imgsz: int
+                   ) -> tuple[np.ndarray, float, tuple[int, int]]:
         import cv2
 
         h, w = image.shape[:2]
-        r = self.imgsz / max(h, w)
+        r = imgsz / max(h, w)
         nw, nh = max(1, round(w * r)), max(1, round(h * r))
         pw = math.ceil(nw / self.stride) * self.stride
         ph = math.ceil(nh / self.stride) * self.stride
@@ -158,14 +159,16 @@ class Detector:
                                                        interpolation=cv2.INTER_LINEAR)
         return out, r, (left, top)
 
-    def predict(self, images, conf: float = 0.25, iou: float = 0.7, batch: int = 32
-                ) -> list[Detections]:
-        """Detections for each RGB uint8 image (boxes in the image's own pixels)."""
+    def predict(self, images, conf: float = 0.25, iou: float = 0.7, batch: int = 32,
+                imgsz: int | None = None) -> list[Detections]:
+        """Detections for each RGB uint8 image (boxes in the image's own pixels), the longer
+        side scaled to ``imgsz`` (default: the size it was trained at)."""
         import torch
         from ultralytics.utils.nms import non_max_suppression
 
         out: list[Detections | None] = [None] * len(images)
-        boxed = [self._letterbox(np.asarray(im)[..., :3]) for im in images]
+        size = int(imgsz or self.imgsz)
+        boxed = [self._letterbox(np.asarray(im)[..., :3], size) for im in images]
         groups: dict[tuple, list[int]] = {}
         for i, (arr, _, _) in enumerate(boxed):
             groups.setdefault(arr.shape, []).append(i)

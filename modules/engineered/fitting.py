@@ -109,34 +109,30 @@ def _f1(dets, true, conf: float) -> float:
     return 2 * tp / max(n_pred + n_true, 1)
 
 
-def best_thresholds(detector, held, grid, ious=IOU_GRID) -> dict:
+def best_thresholds(detector, held, grid, ious=IOU_GRID, images=None) -> dict:
     """Input size, score and NMS thresholds with the best detection F1 (IoU 0.5) held out.
 
     Whole-object boxes of an object and of one half hiding it overlap more than visible
     boxes do, so the NMS threshold is chosen too; and a detector trained at one size often
     finds small objects better slightly larger, so the input size is chosen as well.
+    ``images``: the held-out samples' images, when already read.
     """
-    images = [s.image() for s in held]
+    images = images if images is not None else [s.image() for s in held]
     true = [s.boxes() for s in held]
     trained = detector.imgsz
     best, best_f1 = {"conf": 0.25, "iou": 0.7, "infer_imgsz": trained}, -1.0
-    try:
-        for size in (trained, trained + 32, trained + 64):
-            detector.imgsz = size
-            for iou in ious:
-                dets = detector.predict(images, conf=min(grid), iou=iou)
-                for c in grid:
-                    f1 = _f1(dets, true, c)
-                    if f1 > best_f1 + 1e-9:
-                        best, best_f1 = {"conf": float(c), "iou": float(iou),
-                                         "infer_imgsz": size}, f1
-    finally:
-        detector.imgsz = trained
+    for size in (trained, trained + 32, trained + 64):
+        for iou in ious:
+            dets = detector.predict(images, conf=min(grid), iou=iou, imgsz=size)
+            for c in grid:
+                f1 = _f1(dets, true, c)
+                if f1 > best_f1 + 1e-9:
+                    best, best_f1 = {"conf": float(c), "iou": float(iou), "infer_imgsz": size}, f1
     log.info("detector: %s (held-out F1 %.4f)", best, best_f1)
     return best
 
 
-def shape_source(perception, held) -> str:
+def shape_source(perception, held, images=None) -> str:
     """``detector`` (its class) or ``svm`` (HOG SVM on its boxes): whichever names more
     matched held-out objects right."""
     from clevrlang.modules.engineered.features import shape_features
@@ -144,7 +140,7 @@ def shape_source(perception, held) -> str:
 
     if tuple(perception.detector.names) != SHAPES:
         return "svm"
-    images = [s.image() for s in held]
+    images = images if images is not None else [s.image() for s in held]
     hits = {"detector": 0, "svm": 0}
     for s, im, found in zip(held, images, perception.detect(images)):
         pairs = geo.match(found.boxes, s.boxes())
@@ -165,9 +161,9 @@ def evaluate_holdout(out: Path, config: dict, held, device: str, grid) -> tuple[
     from clevrlang.modules.engineered.evaluate import component_metrics
 
     perception = load_parts(out, config, device)
-    perception.config.update(best_thresholds(perception.detector, held, grid))
-    perception.config["shape_from"] = shape_source(perception, held)
     images = [s.image() for s in held]
+    perception.config.update(best_thresholds(perception.detector, held, grid, images=images))
+    perception.config["shape_from"] = shape_source(perception, held, images)
     predicted = perception.perceive(images)
     metrics = component_metrics(predicted, [s.scene for s in held], [s.size() for s in held])
     log.info("held-out components: %s", metrics)

@@ -74,8 +74,8 @@ class Perception:
     # -- steps -----------------------------------------------------------------------------
     def detect(self, images) -> list[Boxes]:
         cfg = self.config
-        self.detector.imgsz = int(cfg.get("infer_imgsz", self.detector.imgsz))
-        dets = self.detector.predict(images, conf=cfg.get("conf", 0.25), iou=cfg.get("iou", 0.7))
+        dets = self.detector.predict(images, conf=cfg.get("conf", 0.25), iou=cfg.get("iou", 0.7),
+                                     imgsz=cfg.get("infer_imgsz"))
         shaped = (tuple(self.detector.names) == SHAPES
                   and cfg.get("shape_from", "detector") == "detector")
         return [Boxes(d.boxes, d.scores, [SHAPES[c] for c in d.classes] if shaped else None)
