@@ -174,7 +174,9 @@ def train_detector(data_yaml: Path, work_dir: Path, names, *, cfg: str = "yolo11
                 workers=0 if dev == "cpu" else 4, project=str(work_dir), name="ultralytics",
                 exist_ok=True, pretrained=False, amp=False, plots=False, val=False,
                 save=True, seed=seed, deterministic=True, verbose=False, patience=10 ** 6,
-                close_mosaic=min(10, max(1, epochs // 3)), cache="ram" if cache else False)
+                close_mosaic=min(10, max(1, epochs // 3)), cache="ram" if cache else False,
+                # a warm start needs no 3-epoch ramp: on a short run it would be all ramp
+                warmup_epochs=1.0 if init else 3.0)
     if done >= epochs:
         log.info("detector: %d of %d epochs already trained", done, epochs)
         return _final(work_dir, ckpt, names, imgsz, device)
