@@ -241,6 +241,22 @@ class ConvLSTMCell(nn.Module):
         return h, (h, c)
 
 
+def _widen_init(net: nn.Module, gain: float = 2.0) -> None:
+    """He-normal convolutions scaled by ``gain``, zero biases.
+
+    With PyTorch's default init each stacked LSTM layer shrinks its input (gates near 0.5,
+    tanh of small values): the encoder's gradients were ~1e-7, its codes ~0.06 in magnitude,
+    and 2,000 steps learned the data set's mean image (held-out L1 0.0424 at every iteration,
+    the per-pixel mean's own 0.0423). With this init 300 steps reach 0.0348 by iteration 5.
+    """
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="linear")
+            m.weight.data.mul_(gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 class ConvLSTM(ProgressiveNet):
     """Conv/deconv LSTM compressor on 32x32 tiles (Toderici et al.'s layout, scaled by width)."""
 
@@ -259,6 +275,7 @@ class ConvLSTM(ProgressiveNet):
                                     ConvLSTMCell(w // 8, w // 4, k_h=3)])
         self.d_out = _conv(w // 16, 3)
         self.shuffle = nn.PixelShuffle(2)
+        _widen_init(self)
 
     def encode(self, r, t, state):
         state = state or [None] * len(self.e_rnn)
