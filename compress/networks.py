@@ -241,7 +241,7 @@ class ConvLSTMCell(nn.Module):
         return h, (h, c)
 
 
-def _widen_init(net: nn.Module, gain: float = 2.0) -> None:
+def _scaled_he_init(net: nn.Module, gain: float = 2.0) -> None:
     """He-normal convolutions scaled by ``gain``, zero biases.
 
     With PyTorch's default init each stacked LSTM layer shrinks its input (gates near 0.5,
@@ -276,7 +276,7 @@ class ConvLSTM(ProgressiveNet):
                                     ConvLSTMCell(w // 8, w // 4, k_h=3)])
         self.d_out = _conv(w // 16, 3)
         self.shuffle = nn.PixelShuffle(2)
-        _widen_init(self)
+        _scaled_he_init(self)
 
     def encode(self, r, t, state):
         state = state or [None] * len(self.e_rnn)
