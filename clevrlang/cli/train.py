@@ -29,6 +29,9 @@ def train():
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N questions.")
 @click.option("--stem", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Initialise the stem from a pretrained stem file.")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Start from this model checkpoint's weights and network config (fine-tune: "
+                   "fresh optimizer and schedule).")
 @click.option("--pretrain-stem", type=click.IntRange(min=0), default=0, metavar="STEPS",
               help="First pretrain the stem on dense labels for STEPS steps (OUT/stem.safetensors).")
 @click.option("--aux-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -44,7 +47,7 @@ def train():
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
-            val_split, limit, stem, pretrain_stem, aux_weight, pool, image_skip, seed, save_every,
+            val_split, limit, stem, init, pretrain_stem, aux_weight, pool, image_skip, seed, save_every,
             val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
@@ -62,7 +65,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
                         format="%(levelname)s %(name)s: %(message)s")
     r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
                     resume=resume, channels=channels, width=width, train_split=train_split,
-                    val_split=val_split, limit=limit, stem=stem, pretrain_stem=pretrain_stem,
+                    val_split=val_split, limit=limit, stem=stem, init=init, pretrain_stem=pretrain_stem,
                     aux_weight=aux_weight, pool=pool, image_skip=image_skip, seed=seed,
                     save_every=save_every, val_every=val_every, progress=not quiet)
     if int(__import__("os").environ.get("RANK", "0")) == 0:

@@ -64,8 +64,13 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 limit: int | None = None, stem: str | None = None,
                 pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
                 val_every: int = 500, aux_weight: float = 0.0, pool: str = "max2",
-                image_skip: bool = False, progress: bool = True) -> dict:
-    """Train (or resume) on a world; returns the final validation result and paths."""
+                image_skip: bool = False, init: str | None = None,
+                progress: bool = True) -> dict:
+    """Train (or resume) on a world; returns the final validation result and paths.
+
+    ``init``: a model checkpoint to start from (its network config replaces ``channels``,
+    ``width``, ``pool`` and ``image_skip``); a fresh optimizer and schedule, unlike ``resume``.
+    """
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
     from clevrlang.world.layout import open_world
@@ -80,14 +85,17 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     config = ModelConfig(channels=channels, image_size=size,
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
                          classifier_pool=pool, image_skip=image_skip)
-    if pretrain_stem and not resume:
+    if init and not resume:
+        config = _init_config(init, aux_weight)
+        size = config.image_size
+    if pretrain_stem and not resume and not init:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
     train, val = load_splits(root, train_split, val_split, size, limit, progress,
                              sets=aux_weight > 0)
     cfg = TrainConfig(epochs=epochs, batch=batch, lr=lr, seed=seed, save_every=save_every,
                       val_every=val_every, aux_weight=aux_weight)
     trainer = Trainer(train, val, out, config, cfg, device=device, resume=resume, stem=stem,
-                      progress=progress)
+                      init=init, progress=progress)
     try:
         result = trainer.run()
     finally:
@@ -95,6 +103,17 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     result.update(out=str(out), train_questions=len(train),
                   train_images=int(len(np.unique(train.image_ids))), val_questions=len(val))
     return result
+
+
+def _init_config(path: str, aux_weight: float) -> ModelConfig:
+    from clevrlang.modules.learned import checkpoint as ck
+
+    _, meta = ck.read_tensors(path, (ck.MODEL_FORMAT, ck.STATE_FORMAT))
+    config = ck.config_of(meta, str(path))
+    if aux_weight > 0 and not config.set_head:
+        raise UsageError(f"--aux-weight needs a set head, and the network in {path} has none",
+                         hint="train it with --aux-weight 0, or start without --init")
+    return config
 
 
 def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, progress: bool) -> Path:

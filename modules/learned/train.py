@@ -158,7 +158,7 @@ class Trainer:
     def __init__(self, train_data: QADataset, val_data: QADataset | None, out,
                  model_config: ModelConfig | None = None, config: TrainConfig | None = None,
                  device: str = "auto", resume: bool = False, stem: str | None = None,
-                 progress: bool = True):
+                 init: str | None = None, progress: bool = True):
         self.train_data, self.val_data = train_data, val_data
         self.out = Path(out)
         self.dist = Dist(device)
@@ -192,7 +192,14 @@ class Trainer:
             except ValueError as e:
                 raise UsageError(str(e)) from None
         self.model = NMN(model_config).to(self.dist.device)
-        if stem and stored is None:
+        if init and stored is None:
+            tensors, meta = ck.read_tensors(init, (ck.MODEL_FORMAT, ck.STATE_FORMAT))
+            if ck.config_of(meta, str(init)) != model_config:
+                raise UsageError(f"{init} holds a network of another config than this run's")
+            prefix = "model." if meta["format"] == ck.STATE_FORMAT else ""
+            ck.load_state(self.model, tensors, str(init), prefix)
+            log.info("weights initialised from %s", init)
+        elif stem and stored is None:
             load_stem(self.model, stem)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)
         self.step, self.best, self.seconds = 0, -1.0, 0.0

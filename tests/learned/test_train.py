@@ -1,5 +1,6 @@
 """Training: resume after a kill is exact; two DDP processes make the same update as one."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -56,6 +57,19 @@ def test_resume_from_corrupt_state_is_refused(toy, tmp_path):
     state.write_bytes(state.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="last.safetensors"):
         Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), resume=True, progress=False)
+
+
+def test_init_starts_from_a_checkpoints_weights(toy, tmp_path):
+    Trainer(toy, None, tmp_path / "a", CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=4)
+    trained = tmp_path / "a" / "model.safetensors"
+    fresh = Trainer(toy, None, tmp_path / "b", CONFIG, TrainConfig(**TRAIN), init=str(trained),
+                    progress=False)
+    assert fresh.step == 0  # a new schedule, unlike --resume
+    _assert_same(fresh.model.state_dict(), _weights(trained))
+    other = dataclasses.replace(CONFIG, channels=CONFIG.channels * 2)
+    with pytest.raises(UsageError, match="another config"):
+        Trainer(toy, None, tmp_path / "c", other, TrainConfig(**TRAIN), init=str(trained),
+                progress=False)
 
 
 def test_batch_must_split_over_processes(toy, tmp_path, monkeypatch):
