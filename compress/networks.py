@@ -4,9 +4,10 @@ Each iteration ``t`` codes the residual left by the previous ones:
 ``F_t(r_{t-1}) = D_t(B(E_t(r_{t-1})))`` with ``r_0 = x``. Residual networks add up their
 outputs (``x_t = x_{t-1} + F_t``); LSTM networks keep state across iterations and predict the
 image itself (``x_t = F_t``). Either way ``r_t = x - x_t``, and training minimises
-``sum_t mean |r_t|`` (L1, as Toderici et al. 2017). Every network codes 4 bits per 8x8 pixels
-per iteration: fully connected ones work on 8x8 patches, convolutional ones on 32x32 tiles
-(16 bit-channels at 1/16 resolution). Pixels are scaled to [-0.5, 0.5].
+``sum_t mean |r_t|`` (L1, as Toderici et al. 2017). Fully connected networks code 4 bits per 8x8 patch per
+iteration; convolutional ones work on 32x32 tiles with ``code_channels`` bit-channels at 1/16
+resolution (16: 4 bits per 8x8 pixels, 64 bits per tile; 32: the 2016 paper's 128 bits per
+tile, so 128 B is 8 iterations instead of 16). Pixels are scaled to [-0.5, 0.5].
 
 ``width`` is the unit count of the widest layers: 512 is the papers' full width; the
 defaults (:data:`DEFAULT_WIDTH`) are sized to train on a 2-core CPU in under an hour.
@@ -24,7 +25,7 @@ from clevrlang.errors import UsageError
 from .binarizer import binarize
 
 BITS_PER_PATCH = 4  # bits per 8x8 pixels per iteration (0.0625 bpp per iteration)
-CODE_CHANNELS = 16  # conv nets: 16 x (H/16) x (W/16) bits = 4 per 8x8
+CODE_CHANNELS = 16  # conv nets' default: 16 x (H/16) x (W/16) bits = 4 per 8x8
 
 #: codec name -> (network class name, distinct weights per iteration)
 SPECS: dict[str, tuple[str, bool]] = {
@@ -52,13 +53,15 @@ class NetConfig:
     codec: str
     width: int
     iterations: int = 16
+    code_channels: int = CODE_CHANNELS  # conv nets only (fully connected: 4 bits per patch)
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict) -> NetConfig:
-        return cls(codec=str(d["codec"]), width=int(d["width"]), iterations=int(d["iterations"]))
+        return cls(codec=str(d["codec"]), width=int(d["width"]), iterations=int(d["iterations"]),
+                   code_channels=int(d.get("code_channels", CODE_CHANNELS)))
 
 
 class ProgressiveNet(nn.Module):
@@ -182,6 +185,16 @@ def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, stride, k // 2)
 
 
+def _conv_bits(net: ProgressiveNet) -> int:
+    return net.config.code_channels * (net.tile // 16) ** 2
+
+
+def _code_grid(net: ProgressiveNet, b: torch.Tensor) -> torch.Tensor:
+    """Flat codes -> the ``code_channels x tile/16 x tile/16`` grid the decoder reads."""
+    side = net.tile // 16
+    return b.view(-1, net.config.code_channels, side, side)
+
+
 class _Up(nn.Sequential):
     """Sub-pixel deconvolution: conv to 4x channels, then depth-to-space by 2."""
 
@@ -194,29 +207,33 @@ class ConvResidual(ProgressiveNet):
 
     def __init__(self, config: NetConfig, distinct: bool):
         super().__init__(config, distinct)
-        self.enc = nn.ModuleList(self._encoder(config.width) for _ in range(self.stages))
-        self.dec = nn.ModuleList(self._decoder(config.width) for _ in range(self.stages))
+        w, k = config.width, config.code_channels
+        self.enc = nn.ModuleList(self._encoder(w, k) for _ in range(self.stages))
+        self.dec = nn.ModuleList(self._decoder(w, k) for _ in range(self.stages))
+
+    @property
+    def bits(self) -> int:
+        return _conv_bits(self)
 
     @staticmethod
-    def _encoder(w: int) -> nn.Sequential:
+    def _encoder(w: int, k: int) -> nn.Sequential:
         chans = [3, w // 4, w // 2, w, w]
         layers: list[nn.Module] = []
         for a, b in zip(chans, chans[1:]):
             layers += [_conv(a, b, 3, 2), nn.ReLU()]
-        return nn.Sequential(*layers, _conv(w, CODE_CHANNELS, 1), nn.Tanh())
+        return nn.Sequential(*layers, _conv(w, k, 1), nn.Tanh())
 
     @staticmethod
-    def _decoder(w: int) -> nn.Sequential:
+    def _decoder(w: int, k: int) -> nn.Sequential:
         chans = [w, w // 2, w // 4, w // 8, w // 8]
         ups = [_Up(a, b) for a, b in zip(chans, chans[1:])]
-        return nn.Sequential(_conv(CODE_CHANNELS, w, 1), nn.ReLU(), *ups, _conv(w // 8, 3))
+        return nn.Sequential(_conv(k, w, 1), nn.ReLU(), *ups, _conv(w // 8, 3))
 
     def encode(self, r, t, state):
         return self.enc[self.stage(t)](r).flatten(1), None
 
     def decode(self, b, t, state):
-        side = self.tile // 16
-        return self.dec[self.stage(t)](b.view(-1, CODE_CHANNELS, side, side)), None
+        return self.dec[self.stage(t)](_code_grid(self, b)), None
 
 
 class ConvLSTMCell(nn.Module):
@@ -269,14 +286,18 @@ class ConvLSTM(ProgressiveNet):
         self.e_conv = _conv(3, w // 8, 3, 2)
         self.e_rnn = nn.ModuleList([ConvLSTMCell(w // 8, w // 2, 2), ConvLSTMCell(w // 2, w, 2),
                                     ConvLSTMCell(w, w, 2)])
-        self.e_bits = _conv(w, CODE_CHANNELS, 1)
-        self.d_conv = _conv(CODE_CHANNELS, w, 1)
+        self.e_bits = _conv(w, config.code_channels, 1)
+        self.d_conv = _conv(config.code_channels, w, 1)
         self.d_rnn = nn.ModuleList([ConvLSTMCell(w, w), ConvLSTMCell(w // 4, w),
                                     ConvLSTMCell(w // 4, w // 2, k_h=3),
                                     ConvLSTMCell(w // 8, w // 4, k_h=3)])
         self.d_out = _conv(w // 16, 3)
         self.shuffle = nn.PixelShuffle(2)
         _scaled_he_init(self)
+
+    @property
+    def bits(self) -> int:
+        return _conv_bits(self)
 
     def encode(self, r, t, state):
         state = state or [None] * len(self.e_rnn)
@@ -288,8 +309,7 @@ class ConvLSTM(ProgressiveNet):
 
     def decode(self, b, t, state):
         state = state or [None] * len(self.d_rnn)
-        side = self.tile // 16
-        h, new = self.d_conv(b.view(-1, CODE_CHANNELS, side, side)), []
+        h, new = self.d_conv(_code_grid(self, b)), []
         for cell, s in zip(self.d_rnn, state):
             h, hc = cell(h, s)
             new.append(hc)
@@ -300,9 +320,11 @@ class ConvLSTM(ProgressiveNet):
 def build_net(config: NetConfig, seed: int = 0) -> ProgressiveNet:
     """A freshly initialised network for ``config`` (the same weights for the same seed)."""
     cls_name, distinct = SPECS[config.codec]
-    if config.width < 16 or config.width % 16 or config.iterations < 1:
-        raise UsageError(f"{config.codec}: width must be a multiple of 16 (got {config.width})"
-                         f" and iterations at least 1 (got {config.iterations})")
+    if (config.width < 16 or config.width % 16 or config.iterations < 1
+            or config.code_channels < 1):
+        raise UsageError(f"{config.codec}: width must be a multiple of 16 (got {config.width}),"
+                         f" iterations (got {config.iterations}) and code channels (got "
+                         f"{config.code_channels}) at least 1")
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:

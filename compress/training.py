@@ -31,7 +31,7 @@ from clevrlang.vocabulary import LEARNED_CODECS
 
 from .checkpoints import load_state, save_net
 from .code import atomic_write_bytes
-from .networks import DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net, unroll
+from .networks import CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net, unroll
 
 log = logging.getLogger(__name__)
 CROP = 32
@@ -49,13 +49,14 @@ class TrainResult:
 def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000,
                 batch: int = 32, lr: float = 1e-3, out_dir="codec_runs", resume: bool = True,
                 device: str = "auto", progress: bool = True, width: int | None = None,
-                seed: int = 0, save_every: int = 200, pause_after: int | None = None
-                ) -> TrainResult:
+                seed: int = 0, save_every: int = 200, pause_after: int | None = None,
+                code_channels: int = CODE_CHANNELS) -> TrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
     at least 32x32. The learning rate follows a cosine from ``lr`` to ``lr / 10`` over
-    ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations``. ``pause_after=k``
+    ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations``. ``code_channels``:
+    bits per 16x16 pixels per iteration of the convolutional codecs. ``pause_after=k``
     stops (with a checkpoint) after ``k`` steps of this call; calling again resumes exactly.
     """
     if codec_name not in LEARNED_CODECS:
@@ -63,7 +64,8 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                          f"{', '.join(LEARNED_CODECS)})")
     pool = _image_pool(images)
     dev = _device(device)
-    config = NetConfig(codec_name, width or DEFAULT_WIDTH[codec_name], iterations)
+    config = NetConfig(codec_name, width or DEFAULT_WIDTH[codec_name], iterations,
+                       code_channels)
     net = build_net(config, seed).to(dev).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)

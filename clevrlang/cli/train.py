@@ -87,11 +87,13 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--width", type=click.IntRange(min=8), default=None, help="Network width.")
+@click.option("--code-channels", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Conv codecs: bits per 16x16 pixels per iteration (32: the 2016 paper's).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
-def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width, device,
-          out):
+def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
+          code_channels, device, out):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
     import os
 
@@ -101,7 +103,8 @@ def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, 
     images = world_thumbnails(world_dir, split, n_images)
     out = out or os.path.join(world_dir, "models", "codecs")
     r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
-                    out_dir=out, resume=True, device=device, progress=True, width=width)
+                    out_dir=out, resume=True, device=device, progress=True, width=width,
+                    code_channels=code_channels)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from clevrlang.compress import Code, LearnedCodec, NetConfig, build_net, get_codec, save_net
+from clevrlang.compress import (Code, LearnedCodec, NetConfig, build_net, get_codec, load_net,
+                                save_net)
 from clevrlang.compress.binarizer import binarize
 from clevrlang.compress.networks import SPECS, unroll
 from clevrlang.errors import DataError, UsageError
@@ -44,6 +45,20 @@ def test_budget_picks_iterations(name, thumbs):
         assert (code.iterations, code.bits_per_iteration, code.nbytes) == (its, 64, 8 * its)
     with pytest.raises(UsageError, match="below one iteration .* at least 8 B"):
         codec.encode(thumbs[0], 7)
+
+
+@pytest.mark.parametrize("name", ["conv_lstm", "conv_residual"])
+def test_code_channels_set_the_bits_per_iteration(name, thumbs, tmp_path):
+    # 32 bit-channels: the 2016 paper's 128 bits per 32x32 tile, so 128 B is 8 iterations
+    codec = LearnedCodec(build_net(NetConfig(name, 16, 8, code_channels=32)))
+    code = codec.encode(thumbs[0], 128)
+    assert (code.iterations, code.bits_per_iteration, code.nbytes) == (8, 128, 128)
+    assert codec.encode(thumbs[0], 64).iterations == 4
+    assert codec.decode(code).shape == thumbs[0].shape
+    save_net(tmp_path / "net.safetensors", codec.net)
+    assert load_net(tmp_path / "net.safetensors").config.code_channels == 32
+    with pytest.raises(UsageError, match="code channels"):
+        build_net(NetConfig(name, 16, 8, code_channels=0))
 
 
 def test_prefix_of_a_code_is_its_earlier_iterations(thumbs):
