@@ -31,7 +31,8 @@ def world():
 @click.option("--cogent", type=click.Choice(["A", "B"]), default=None,
               help="CLEVR-CoGenT condition: shape/colour combinations of A or B.")
 @click.option("--size", default="320x240", show_default=True, help="Image size WxH.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Scenes follow (seed, image index): give each split its own seed.")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes (each makes whole blocks of 250 images).")
 @click.option("--shard", default=None, metavar="K/N",

@@ -300,6 +300,7 @@ def make_world(out: str | os.PathLike, spec: WorldSpec, *, shard: Shard = Shard(
     """Make (or resume) one split of a world in ``out``; see the module docstring."""
     start, out = time.perf_counter(), Path(out)
     parts = Parts(out, spec.split)
+    _refuse_shared_seed(out, spec)
     parts.dir.mkdir(parents=True, exist_ok=True)
     parts.claim(spec, shard)
     swept = layout.remove_temp_files(parts.folders())
@@ -319,6 +320,18 @@ def make_world(out: str | os.PathLike, spec: WorldSpec, *, shard: Shard = Shard(
                 make_block(out, spec, b, bar.update)
     questions = assemble(out, spec) if shard.whole else None
     return MakeResult(out, spec.split, total, resumed, questions, time.perf_counter() - start)
+
+
+def _refuse_shared_seed(out: Path, spec: WorldSpec) -> None:
+    """Scenes are drawn from (seed, index) alone, so two splits of one seed are the same
+    images: a 'held-out' split made so would be the training split again."""
+    for manifest in sorted((out / ".parts").glob("*/manifest.json")):
+        other = (read_json(manifest).get("spec") or {})
+        if other.get("split") != spec.split and other.get("seed") == spec.seed:
+            raise UsageError(
+                f"{out} already holds split {other.get('split')!r} made with --seed "
+                f"{spec.seed}; split {spec.split!r} with the same seed would repeat its scenes",
+                hint=f"give each split its own seed, e.g. --seed {spec.seed + 1}")
 
 
 # Worker processes report each finished image through this queue (set by the initializer).

@@ -177,6 +177,19 @@ def test_rerun_is_a_no_op_and_other_options_are_refused(whole):
         make_world(whole, WorldSpec(**{**SPEC.__dict__, "seed": 4}), progress=False)
 
 
+def test_a_second_split_needs_its_own_seed(tmp_path, capsys):
+    # scenes follow (seed, index): a val split of the train split's seed would repeat it
+    args = ["--images", "2", "-k", "0", "--size", "96x64", "--quiet", "--seed", "3"]
+    assert main(["world", "make", str(tmp_path)] + args) == 0
+    assert main(["world", "make", str(tmp_path), "--split", "val"] + args) == 1
+    err = capsys.readouterr().err
+    assert "split 'train' made with --seed 3" in err and "--seed 4" in err
+    assert not (tmp_path / "images" / "val").exists()
+    assert main(["world", "make", str(tmp_path), "--split", "val"] + args[:-1] + ["4"]) == 0
+    w = open_world(tmp_path)
+    assert w.load_image("val", 0).tobytes() != w.load_image("train", 0).tobytes()
+
+
 def test_cogent_splits_are_named_and_obey_their_condition(tmp_path):
     assert cogent_split("train", "A") == ("trainA", "A")
     assert cogent_split("valB", None) == ("valB", "B")
