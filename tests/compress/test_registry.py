@@ -2,12 +2,35 @@ import pytest
 
 from clevrlang.compress import get_codec
 from clevrlang.errors import CheckpointError, UsageError
-from clevrlang.vocabulary import STANDARD_CODECS
+from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
 
 
 def test_standard_codecs_by_name():
     for name in STANDARD_CODECS:
         assert get_codec(name).name == name
+
+
+@pytest.mark.parametrize("name", LEARNED_CODECS)
+def test_every_learned_codec_is_installed_with_weights(name, world_thumbnail):
+    codec = get_codec(name)
+    code = codec.encode(world_thumbnail, 128)
+    assert code.nbytes <= 128 and code.iterations >= 1
+    # trained on world thumbnails: closer to one than its flat mean colour is
+    im = world_thumbnail.astype(float)
+    flat = abs(im - im.mean((0, 1))).mean()
+    assert abs(codec.decode(code).astype(float) - im).mean() < flat
+
+
+@pytest.fixture(scope="module")
+def world_thumbnail():
+    import numpy as np
+    from PIL import Image
+
+    from clevrlang.world.render import render
+    from clevrlang.world.scenes import make_scene
+
+    image = render(make_scene(7, 0, "val"), 320, 240).image
+    return np.asarray(Image.fromarray(image).resize((32, 32), Image.Resampling.LANCZOS))
 
 
 @pytest.mark.parametrize("typo, suggestion", [("jpg", "'jpeg'"), ("conv_lsmt", "'conv_lstm'"),
