@@ -4,10 +4,10 @@ Each iteration ``t`` codes the residual left by the previous ones:
 ``F_t(r_{t-1}) = D_t(B(E_t(r_{t-1})))`` with ``r_0 = x``. Residual networks add up their
 outputs (``x_t = x_{t-1} + F_t``); LSTM networks keep state across iterations and predict the
 image itself (``x_t = F_t``). Either way ``r_t = x - x_t``, and training minimises
-``sum_t mean |r_t|`` (L1, as Toderici et al. 2017). Fully connected networks code 4 bits per 8x8 patch per
-iteration; convolutional ones work on 32x32 tiles with ``code_channels`` bit-channels at 1/16
-resolution (16: 4 bits per 8x8 pixels, 64 bits per tile; 32: the 2016 paper's 128 bits per
-tile, so 128 B is 8 iterations instead of 16). Pixels are scaled to [-0.5, 0.5].
+``sum_t mean |r_t|`` (L1, as Toderici et al. 2017). Fully connected networks code 4 bits per
+8x8 patch per iteration; convolutional ones work on 32x32 tiles with ``code_channels``
+bit-channels at 1/16 resolution (16: 4 bits per 8x8 pixels, 64 bits per tile; 32: the 2016
+paper's 128 bits per tile, so 128 B is 8 iterations instead of 16). Pixels are scaled to [-0.5, 0.5].
 
 ``width`` is the unit count of the widest layers: 512 is the papers' full width; the
 defaults (:data:`DEFAULT_WIDTH`) are sized to train on a 2-core CPU in under an hour.
@@ -185,14 +185,17 @@ def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, stride, k // 2)
 
 
-def _conv_bits(net: ProgressiveNet) -> int:
-    return net.config.code_channels * (net.tile // 16) ** 2
+class _ConvNet(ProgressiveNet):
+    """Base of the convolutional codecs: ``code_channels`` bits per 16x16 pixels."""
 
+    @property
+    def bits(self) -> int:
+        return self.config.code_channels * (self.tile // 16) ** 2
 
-def _code_grid(net: ProgressiveNet, b: torch.Tensor) -> torch.Tensor:
-    """Flat codes -> the ``code_channels x tile/16 x tile/16`` grid the decoder reads."""
-    side = net.tile // 16
-    return b.view(-1, net.config.code_channels, side, side)
+    def code_grid(self, b: torch.Tensor) -> torch.Tensor:
+        """Flat codes -> the ``code_channels x tile/16 x tile/16`` grid the decoder reads."""
+        side = self.tile // 16
+        return b.view(-1, self.config.code_channels, side, side)
 
 
 class _Up(nn.Sequential):
@@ -202,7 +205,7 @@ class _Up(nn.Sequential):
         super().__init__(_conv(cin, 4 * cout), nn.PixelShuffle(2), nn.ReLU())
 
 
-class ConvResidual(ProgressiveNet):
+class ConvResidual(_ConvNet):
     """Conv/deconv residual auto-encoder on 32x32 tiles: 4 stride-2 convs down, 4 up."""
 
     def __init__(self, config: NetConfig, distinct: bool):
@@ -210,10 +213,6 @@ class ConvResidual(ProgressiveNet):
         w, k = config.width, config.code_channels
         self.enc = nn.ModuleList(self._encoder(w, k) for _ in range(self.stages))
         self.dec = nn.ModuleList(self._decoder(w, k) for _ in range(self.stages))
-
-    @property
-    def bits(self) -> int:
-        return _conv_bits(self)
 
     @staticmethod
     def _encoder(w: int, k: int) -> nn.Sequential:
@@ -233,7 +232,7 @@ class ConvResidual(ProgressiveNet):
         return self.enc[self.stage(t)](r).flatten(1), None
 
     def decode(self, b, t, state):
-        return self.dec[self.stage(t)](_code_grid(self, b)), None
+        return self.dec[self.stage(t)](self.code_grid(b)), None
 
 
 class ConvLSTMCell(nn.Module):
@@ -275,7 +274,7 @@ def _scaled_he_init(net: nn.Module, gain: float = 2.0) -> None:
                 nn.init.zeros_(m.bias)
 
 
-class ConvLSTM(ProgressiveNet):
+class ConvLSTM(_ConvNet):
     """Conv/deconv LSTM compressor on 32x32 tiles (Toderici et al.'s layout, scaled by width)."""
 
     one_shot = True
@@ -295,10 +294,6 @@ class ConvLSTM(ProgressiveNet):
         self.shuffle = nn.PixelShuffle(2)
         _scaled_he_init(self)
 
-    @property
-    def bits(self) -> int:
-        return _conv_bits(self)
-
     def encode(self, r, t, state):
         state = state or [None] * len(self.e_rnn)
         h, new = self.e_conv(r), []
@@ -309,7 +304,7 @@ class ConvLSTM(ProgressiveNet):
 
     def decode(self, b, t, state):
         state = state or [None] * len(self.d_rnn)
-        h, new = self.d_conv(_code_grid(self, b)), []
+        h, new = self.d_conv(self.code_grid(b)), []
         for cell, s in zip(self.d_rnn, state):
             h, hc = cell(h, s)
             new.append(hc)

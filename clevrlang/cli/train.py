@@ -47,8 +47,8 @@ def train():
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
-            val_split, limit, stem, init, pretrain_stem, aux_weight, pool, image_skip, seed, save_every,
-            val_every, threads, quiet):
+            val_split, limit, stem, init, pretrain_stem, aux_weight, pool, image_skip, seed,
+            save_every, val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
@@ -65,9 +65,10 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
                         format="%(levelname)s %(name)s: %(message)s")
     r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
                     resume=resume, channels=channels, width=width, train_split=train_split,
-                    val_split=val_split, limit=limit, stem=stem, init=init, pretrain_stem=pretrain_stem,
-                    aux_weight=aux_weight, pool=pool, image_skip=image_skip, seed=seed,
-                    save_every=save_every, val_every=val_every, progress=not quiet)
+                    val_split=val_split, limit=limit, stem=stem, init=init,
+                    pretrain_stem=pretrain_stem, aux_weight=aux_weight, pool=pool,
+                    image_skip=image_skip, seed=seed, save_every=save_every,
+                    val_every=val_every, progress=not quiet)
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         click.echo(f"step {r['step']}: {r['train_questions']} training questions on "
                    f"{r['train_images']} images, {r['seconds'] / 3600:.2f} h of training; "

@@ -86,7 +86,9 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
                          classifier_pool=pool, image_skip=image_skip)
     if init and not resume:
-        config = _init_config(init, aux_weight)
+        from clevrlang.modules.learned.checkpoint import load_model
+
+        config = load_model(init)[0].config
         size = config.image_size
     if pretrain_stem and not resume and not init:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
@@ -103,17 +105,6 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     result.update(out=str(out), train_questions=len(train),
                   train_images=int(len(np.unique(train.image_ids))), val_questions=len(val))
     return result
-
-
-def _init_config(path: str, aux_weight: float) -> ModelConfig:
-    from clevrlang.modules.learned import checkpoint as ck
-
-    _, meta = ck.read_tensors(path, (ck.MODEL_FORMAT, ck.STATE_FORMAT))
-    config = ck.config_of(meta, str(path))
-    if aux_weight > 0 and not config.set_head:
-        raise UsageError(f"--aux-weight needs a set head, and the network in {path} has none",
-                         hint="train it with --aux-weight 0, or start without --init")
-    return config
 
 
 def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, progress: bool) -> Path:

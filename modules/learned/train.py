@@ -193,11 +193,10 @@ class Trainer:
                 raise UsageError(str(e)) from None
         self.model = NMN(model_config).to(self.dist.device)
         if init and stored is None:
-            tensors, meta = ck.read_tensors(init, (ck.MODEL_FORMAT, ck.STATE_FORMAT))
-            if ck.config_of(meta, str(init)) != model_config:
+            source, _ = ck.load_model(init)
+            if source.config != model_config:
                 raise UsageError(f"{init} holds a network of another config than this run's")
-            prefix = "model." if meta["format"] == ck.STATE_FORMAT else ""
-            ck.load_state(self.model, tensors, str(init), prefix)
+            self.model.load_state_dict(source.state_dict())
             log.info("weights initialised from %s", init)
         elif stem and stored is None:
             load_stem(self.model, stem)
