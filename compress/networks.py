@@ -91,8 +91,12 @@ class ProgressiveNet(nn.Module):
 
 
 def unroll(net: ProgressiveNet, x: torch.Tensor, iterations: int, sample: bool,
-           generator: torch.Generator | None = None):
-    """Run ``iterations`` steps on tiles ``x``: (reconstruction, per-step L1, per-step bits)."""
+           generator: torch.Generator | None = None, step_loss=None):
+    """Run ``iterations`` steps on tiles ``x``: (reconstruction, per-step loss, per-step bits).
+
+    The per-step loss is ``step_loss(reconstruction, x)``, by default the L1 of the residual.
+    """
+    step_loss = step_loss or l1_loss
     recon, r = torch.zeros_like(x), x
     enc_state = dec_state = None
     losses, codes = [], []
@@ -102,9 +106,13 @@ def unroll(net: ProgressiveNet, x: torch.Tensor, iterations: int, sample: bool,
         out, dec_state = net.decode(b, t, dec_state)
         recon = out if net.one_shot else recon + out
         r = x - recon
-        losses.append(r.abs().mean())
+        losses.append(step_loss(recon, x))
         codes.append(b)
     return recon, losses, codes
+
+
+def l1_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return (x - recon).abs().mean()
 
 
 def decode_codes(net: ProgressiveNet, codes: list[torch.Tensor], like: torch.Tensor

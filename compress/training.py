@@ -29,13 +29,16 @@ import torch
 from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.vocabulary import LEARNED_CODECS
 
-from .checkpoints import load_state, save_net
+from .checkpoints import load_net, load_state, save_net
 from .code import atomic_write_bytes
-from .networks import CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net, unroll
+from .metrics import K1, K2, WIN_SIGMA, WIN_SIZE
+from .networks import (CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net,
+                       l1_loss, unroll)
 
 log = logging.getLogger(__name__)
 CROP = 32
 STATE_KEY = "clevrlang_train"
+LOSSES = ("l1", "ssim")
 
 
 @dataclass
@@ -50,23 +53,36 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                 batch: int = 32, lr: float = 1e-3, out_dir="codec_runs", resume: bool = True,
                 device: str = "auto", progress: bool = True, width: int | None = None,
                 seed: int = 0, save_every: int = 200, pause_after: int | None = None,
-                code_channels: int = CODE_CHANNELS) -> TrainResult:
+                code_channels: int = CODE_CHANNELS, loss: str = "l1",
+                init: str | Path | None = None) -> TrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
     at least 32x32. The learning rate follows a cosine from ``lr`` to ``lr / 10`` over
-    ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations``. ``code_channels``:
-    bits per 16x16 pixels per iteration of the convolutional codecs. ``pause_after=k``
-    stops (with a checkpoint) after ``k`` steps of this call; calling again resumes exactly.
+    ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations`` (``loss="l1"``) or
+    ``sum_t (1 - SSIM(x_t, x) + mean |r_t|)`` on each 32x32 crop (``loss="ssim"``: the
+    metric the codec table reports, with the L1 term to keep colours). ``code_channels``:
+    bits per 16x16 pixels per iteration of the convolutional codecs. ``init``: start from
+    this weights file (its network config replaces ``width``, ``iterations`` and
+    ``code_channels``; the optimizer and schedule start afresh). ``pause_after=k`` stops
+    (with a checkpoint) after ``k`` steps of this call; calling again resumes exactly.
     """
     if codec_name not in LEARNED_CODECS:
         raise UsageError(f"{codec_name!r} is not a learned codec (learned: "
                          f"{', '.join(LEARNED_CODECS)})")
+    if loss not in LOSSES:
+        raise UsageError(f"unknown loss {loss!r} (use {' or '.join(LOSSES)})")
     pool = _image_pool(images)
     dev = _device(device)
-    config = NetConfig(codec_name, width or DEFAULT_WIDTH[codec_name], iterations,
-                       code_channels)
-    net = build_net(config, seed).to(dev).train()
+    if init is not None:
+        net = load_net(init, expect=codec_name)
+        config = net.config
+    else:
+        config = NetConfig(codec_name, width or DEFAULT_WIDTH[codec_name], iterations,
+                           code_channels)
+        net = build_net(config, seed)
+    net = net.to(dev).train()
+    iterations = config.iterations
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -84,15 +100,19 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         while step < stop:
             for g in opt.param_groups:
                 g["lr"] = _lr(lr, step, steps)
-            loss, last = _step(net, opt, _crops(pool, rng, batch).to(dev), iterations, gen)
+            value, last = _step(net, opt, _crops(pool, rng, batch).to(dev), iterations, gen,
+                                loss)
             step += 1
-            result.losses.append(loss)
+            result.losses.append(value)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}", last_l1=f"{last:.4f}")
+            bar.set_postfix(loss=f"{value:.4f}", last=f"{last:.4f}")
             if step % save_every == 0 or step == stop:
                 _save(state_path, net, opt, gen, rng, step, steps)
-                save_net(result.path, net, extra={"step": step, "steps": steps, "batch": batch,
-                                                  "lr": lr, "seed": seed, "crop": CROP})
+                extra = {"step": step, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
+                         "crop": CROP, "loss": loss}
+                if init is not None:
+                    extra["init"] = str(init)
+                save_net(result.path, net, extra=extra)
     except KeyboardInterrupt:
         _save(state_path, net, opt, gen, rng, step, steps)
         raise
@@ -102,9 +122,15 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     return result
 
 
-def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen) -> tuple:
+def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen,
+          loss_name: str = "l1") -> tuple:
     tiles = crops_to_tiles(crops, net.tile)
-    _, losses, _ = unroll(net, tiles, iterations, sample=True, generator=gen)
+    step_loss = None
+    if loss_name == "ssim":
+        def step_loss(recon, x):
+            return ssim_loss(tiles_to_crops(recon, crops.shape), crops) + l1_loss(recon, x)
+    _, losses, _ = unroll(net, tiles, iterations, sample=True, generator=gen,
+                          step_loss=step_loss)
     loss = torch.stack(losses).sum()
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -122,6 +148,22 @@ def crops_to_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
     b, c, h, w = x.shape
     x = x.view(b, c, h // tile, tile, w // tile, tile).permute(0, 2, 4, 1, 3, 5)
     return x.reshape(-1, c, tile, tile)
+
+
+def tiles_to_crops(tiles: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """The inverse of :func:`crops_to_tiles` for crops of ``shape`` (B x 3 x H x W)."""
+    b, c, h, w = shape
+    t = tiles.shape[-1]
+    x = tiles.view(b, h // t, w // t, c, t, t).permute(0, 3, 1, 4, 2, 5)
+    return x.reshape(b, c, h, w)
+
+
+def ssim_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``1 - SSIM`` (the pinned definition of :mod:`.metrics`) of images in [-0.5, 0.5]."""
+    from pytorch_msssim import ssim
+
+    return 1 - ssim(recon.add(0.5).clamp(0, 1), x.add(0.5), data_range=1.0,
+                    win_size=WIN_SIZE, win_sigma=WIN_SIGMA, K=(K1, K2))
 
 
 def _image_pool(images) -> list[np.ndarray]:

@@ -74,3 +74,47 @@ def test_corrupt_and_mismatched_checkpoints(pool, tmp_path):
     save_file(tensors, str(tmp_path / "cut.safetensors"), metadata=meta)
     with pytest.raises(CheckpointError, match="does not match .*missing"):
         load_net(tmp_path / "cut.safetensors")
+
+
+def test_crops_and_tiles_are_inverse():
+    from clevrlang.compress.training import crops_to_tiles, tiles_to_crops
+
+    x = torch.rand(3, 3, 32, 32)
+    for tile in (8, 32):
+        tiles = crops_to_tiles(x, tile)
+        assert tiles.shape == (3 * (32 // tile) ** 2, 3, tile, tile)
+        assert torch.equal(tiles_to_crops(tiles, x.shape), x)
+
+
+def test_ssim_loss_is_the_pinned_ssim():
+    from clevrlang.compress.metrics import ssim
+    from clevrlang.compress.training import ssim_loss
+
+    a, b = synthetic_images(2, size=(32, 32), seed=3)
+    ta, tb = (torch.from_numpy(im).permute(2, 0, 1)[None].double().div(255).sub(0.5)
+              for im in (a, b))
+    assert float(ssim_loss(ta, ta)) == pytest.approx(0.0, abs=1e-9)
+    assert 1 - float(ssim_loss(ta, tb)) == pytest.approx(ssim(a, b), abs=1e-5)
+
+
+@pytest.mark.parametrize("codec", ["conv_lstm", "fc_lstm"])  # 32x32 and 8x8 tiles
+def test_ssim_loss_trains(pool, tmp_path, codec):
+    r = _train(pool, tmp_path, 30, codec=codec, width=16 if codec == "conv_lstm" else 32,
+               loss="ssim")
+    assert np.mean(r.losses[-6:]) < np.mean(r.losses[:3])
+    assert json.loads(r.path.with_suffix(".json").read_text())["loss"] == "ssim"
+    with pytest.raises(UsageError, match="unknown loss"):
+        _train(pool, tmp_path / "x", 1, loss="l2")
+
+
+def test_init_starts_from_the_weights_and_their_config(pool, tmp_path):
+    start = _train(pool, tmp_path / "a", 3, codec="conv_lstm", width=16)
+    # lr 0: Adam moves nothing, so the weights must be exactly those started from
+    tuned = _train(pool, tmp_path / "b", 2, codec="conv_lstm", width=64, iterations=5,
+                   lr=0.0, init=start.path)
+    assert load_net(tuned.path).config == load_net(start.path).config
+    a, b = load_file(start.path), load_file(tuned.path)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads(tuned.path.with_suffix(".json").read_text())["init"] == str(start.path)
+    with pytest.raises(CheckpointError, match="not 'fc_lstm'"):
+        _train(pool, tmp_path / "c", 1, codec="fc_lstm", init=start.path)
