@@ -90,7 +90,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     state_path = out / f"{codec_name}.train.safetensors"
     step = 0
     if resume and state_path.is_file():
-        step = _restore(state_path, net, opt, gen, rng, config)
+        step = _restore(state_path, net, opt, gen, rng, config, loss)
         log.info("resuming %s at step %d from %s", codec_name, step, state_path)
     result = TrainResult(path=out / f"{codec_name}.safetensors", step=step)
     started = time.perf_counter()
@@ -107,14 +107,14 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", last=f"{last:.4f}")
             if step % save_every == 0 or step == stop:
-                _save(state_path, net, opt, gen, rng, step, steps)
+                _save(state_path, net, opt, gen, rng, step, steps, loss)
                 extra = {"step": step, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
                          "crop": CROP, "loss": loss}
                 if init is not None:
                     extra["init"] = str(init)
                 save_net(result.path, net, extra=extra)
     except KeyboardInterrupt:
-        _save(state_path, net, opt, gen, rng, step, steps)
+        _save(state_path, net, opt, gen, rng, step, steps, loss)
         raise
     finally:
         bar.close()
@@ -208,7 +208,7 @@ def _bar(progress: bool, total: int, initial: int, name: str):
                 unit="step", dynamic_ncols=True)
 
 
-def _save(path: Path, net, opt, gen, rng, step: int, steps: int) -> None:
+def _save(path: Path, net, opt, gen, rng, step: int, steps: int, loss: str) -> None:
     from safetensors.torch import save
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -217,12 +217,12 @@ def _save(path: Path, net, opt, gen, rng, step: int, steps: int) -> None:
         for k, v in st.items():
             tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
     tensors["rng.torch"] = gen.get_state().cpu()
-    meta = {"config": net.config.to_json(), "step": step, "steps": steps,
+    meta = {"config": net.config.to_json(), "step": step, "steps": steps, "loss": loss,
             "numpy_rng": rng.bit_generator.state, "param_groups": opt_state["param_groups"]}
     atomic_write_bytes(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}))
 
 
-def _restore(path: Path, net, opt, gen, rng, config: NetConfig) -> int:
+def _restore(path: Path, net, opt, gen, rng, config: NetConfig, loss: str) -> int:
     from safetensors import safe_open
 
     try:
@@ -237,6 +237,11 @@ def _restore(path: Path, net, opt, gen, rng, config: NetConfig) -> int:
         raise CheckpointError(
             f"training state is for {saved}, this run asks for {config}", where=str(path),
             hint="pass resume=False (starts over) or another out_dir")
+    if meta.get("loss", "l1") != loss:  # states written before --loss existed trained L1
+        raise CheckpointError(
+            f"training state was trained with loss {meta.get('loss', 'l1')!r}, this run asks "
+            f"for {loss!r}", where=str(path),
+            hint="pass the same loss, resume=False (starts over) or another out_dir")
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     load_state(net, model, str(path))
     state: dict = {}

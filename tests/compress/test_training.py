@@ -46,6 +46,8 @@ def test_resume_refuses_another_config(pool, tmp_path):
     with pytest.raises(CheckpointError, match="resume=False"):
         _train(pool, tmp_path, 2, width=64)
     assert _train(pool, tmp_path, 1, width=64, resume=False).step == 1
+    with pytest.raises(CheckpointError, match="loss 'l1', this run asks for 'ssim'"):
+        _train(pool, tmp_path, 2, width=64, codec="fc_residual_shared", loss="ssim")
 
 
 def test_bad_training_input(tmp_path):
