@@ -98,6 +98,8 @@ LEARNED_CODECS = (
     "fc_lstm", "conv_lstm",
 )
 ENUMS[Type.CODEC] = STANDARD_CODECS + LEARNED_CODECS
+#: Per-iteration training losses of the learned codecs (``clevr train codec --loss``).
+CODEC_LOSSES = ("l1", "ssim")
 
 #: Answers are CLEVR's strings: every attribute value, yes/no and the counts 0..10.
 BOOL_ANSWERS = ("yes", "no")

@@ -3,11 +3,12 @@
 Each iteration ``t`` codes the residual left by the previous ones:
 ``F_t(r_{t-1}) = D_t(B(E_t(r_{t-1})))`` with ``r_0 = x``. Residual networks add up their
 outputs (``x_t = x_{t-1} + F_t``); LSTM networks keep state across iterations and predict the
-image itself (``x_t = F_t``). Either way ``r_t = x - x_t``, and training minimises
-``sum_t mean |r_t|`` (L1, as Toderici et al. 2017). Fully connected networks code 4 bits per
-8x8 patch per iteration; convolutional ones work on 32x32 tiles with ``code_channels``
-bit-channels at 1/16 resolution (16: 4 bits per 8x8 pixels, 64 bits per tile; 32: the 2016
-paper's 128 bits per tile, so 128 B is 8 iterations instead of 16). Pixels are scaled to [-0.5, 0.5].
+image itself (``x_t = F_t``). Either way ``r_t = x - x_t``, and training minimises a loss
+summed over iterations (by default ``sum_t mean |r_t|``, L1 as Toderici et al. 2017; see
+:func:`unroll`). Fully connected networks code 4 bits per 8x8 patch per iteration;
+convolutional ones work on 32x32 tiles with ``code_channels`` bit-channels at 1/16 resolution
+(16: 4 bits per 8x8 pixels, 64 bits per tile; 32: the 2016 paper's 128 bits per tile, so
+128 B is 8 iterations instead of 16). Pixels are scaled to [-0.5, 0.5].
 
 ``width`` is the unit count of the widest layers: 512 is the papers' full width; the
 defaults (:data:`DEFAULT_WIDTH`) are sized to train on a 2-core CPU in under an hour.

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from clevrlang.errors import CheckpointError, DataError, UsageError
-from clevrlang.vocabulary import LEARNED_CODECS
+from clevrlang.vocabulary import CODEC_LOSSES, LEARNED_CODECS
 
 from .checkpoints import load_net, load_state, save_net
 from .code import atomic_write_bytes
@@ -38,7 +38,6 @@ from .networks import (CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, 
 log = logging.getLogger(__name__)
 CROP = 32
 STATE_KEY = "clevrlang_train"
-LOSSES = ("l1", "ssim")
 
 
 @dataclass
@@ -70,8 +69,8 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     if codec_name not in LEARNED_CODECS:
         raise UsageError(f"{codec_name!r} is not a learned codec (learned: "
                          f"{', '.join(LEARNED_CODECS)})")
-    if loss not in LOSSES:
-        raise UsageError(f"unknown loss {loss!r} (use {' or '.join(LOSSES)})")
+    if loss not in CODEC_LOSSES:
+        raise UsageError(f"unknown loss {loss!r} (use {' or '.join(CODEC_LOSSES)})")
     pool = _image_pool(images)
     dev = _device(device)
     if init is not None:

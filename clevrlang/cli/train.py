@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from clevrlang.vocabulary import CODEC_LOSSES
+
 
 @click.group()
 def train():
@@ -90,7 +92,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--width", type=click.IntRange(min=8), default=None, help="Network width.")
 @click.option("--code-channels", type=click.IntRange(min=1), default=16, show_default=True,
               help="Conv codecs: bits per 16x16 pixels per iteration (32: the 2016 paper's).")
-@click.option("--loss", type=click.Choice(["l1", "ssim"]), default="l1", show_default=True,
+@click.option("--loss", type=click.Choice(CODEC_LOSSES), default="l1", show_default=True,
               help="Per-iteration loss: L1 of the residual, or 1 - SSIM plus L1.")
 @click.option("--init", "init", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Start from these weights (and their network config): fine-tune with a "
