@@ -39,6 +39,9 @@ def train():
 @click.option("--aux-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of set supervision from the world's scene graphs and masks "
                    "(0: answers only, as in the paper).")
+@click.option("--count-head", is_flag=True,
+              help="Also supervise where each set's objects are centred (a density map whose "
+                   "sum is the count; needs --aux-weight; may be added to an --init model).")
 @click.option("--pool", type=click.Choice(["max2", "global"]), default="max2", show_default=True,
               help="Classifier pooling: IEP's 2x2 max pool + flatten, or global mean and max.")
 @click.option("--image-skip", is_flag=True,
@@ -49,8 +52,8 @@ def train():
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
-            val_split, limit, stem, init, pretrain_stem, aux_weight, pool, image_skip, seed,
-            save_every, val_every, threads, quiet):
+            val_split, limit, stem, init, pretrain_stem, aux_weight, count_head, pool, image_skip,
+            seed, save_every, val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
@@ -68,7 +71,8 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
     r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
                     resume=resume, channels=channels, width=width, train_split=train_split,
                     val_split=val_split, limit=limit, stem=stem, init=init,
-                    pretrain_stem=pretrain_stem, aux_weight=aux_weight, pool=pool,
+                    pretrain_stem=pretrain_stem, aux_weight=aux_weight,
+                    count_head=count_head, pool=pool,
                     image_skip=image_skip, seed=seed, save_every=save_every,
                     val_every=val_every, progress=not quiet)
     if int(__import__("os").environ.get("RANK", "0")) == 0:

@@ -8,6 +8,13 @@ and which object covers each feature cell (the instance mask). With ``aux_weight
 with binary cross entropy, to mark the cells of that node's objects. The modules, stem and
 classifier are unchanged, and inference never uses the head (``explain`` may draw it).
 
+A set head marks every cell an object covers, so a large object weighs more than a small one
+and touching objects merge: no good basis for counting. With a *count head*
+(``NMN.density``, config ``count_head``) a second 1x1 convolution learns a density map: per
+cell, how many of the node's objects have their centre (CLEVR's ``pixel_coords``) there. Its
+sum over the cells is the set's size, so a count is a linear read-out of the features that
+mean pooling preserves (crowd counting's density maps, after Lempitsky and Zisserman 2010).
+
 >>> mask = np.zeros((4, 4), np.uint8); mask[:2, 2:] = 1
 >>> cell_owners(mask, (2, 2)).tolist()
 [[0, 1], [0, 0]]
@@ -46,6 +53,23 @@ def cell_owners(mask: np.ndarray, grid: tuple[int, int], cover: float = 0.1) -> 
     return np.where(enough, best + 1, 0).astype(np.uint8)
 
 
+def centre_cells(objects: list, image_size: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
+    """(n, 2) int: the (row, column) of the ``grid`` cell holding each object's projected
+    centre (``pixel_coords`` in an image of ``image_size`` = (width, height)), clipped to
+    the grid.
+
+    >>> centre_cells([{"pixel_coords": [479, 0, 9.0]}, {"pixel_coords": [100, 200]}],
+    ...              (480, 320), (12, 16)).tolist()
+    [[0, 15], [7, 3]]
+    """
+    (width, height), (h, w) = image_size, grid
+    out = np.zeros((len(objects), 2), np.int64)
+    for i, obj in enumerate(objects):
+        x, y = obj["pixel_coords"][:2]
+        out[i] = (min(h - 1, max(0, int(y * h / height))), min(w - 1, max(0, int(x * w / width))))
+    return out
+
+
 def node_sets(scene, roots) -> dict:
     """node -> object bitmask for every Objects/Object node of ``roots`` on ``scene``."""
     interp = SceneInterpreter(scene)
@@ -76,9 +100,20 @@ class SetTargets:
         return got
 
     def build(self, plan, questions: np.ndarray, images: np.ndarray) -> list:
-        """One (N_k, h, w) float tensor per step of ``plan`` (None for non-set steps).
+        """One (N_k, h, w) float tensor per step of ``plan`` (None for non-set steps): 1 on
+        the cells of the node's objects. ``images[slot]`` is the dataset image of the plan's
+        image ``slot``."""
+        return self._per_step(plan, questions, images, self._map)
 
-        ``images[slot]`` is the dataset image of the plan's image ``slot``."""
+    def build_density(self, plan, questions: np.ndarray, images: np.ndarray) -> list:
+        """Like :meth:`build`, but each map counts the node's objects centred in each cell
+        (needs the dataset's ``centres``)."""
+        if self.data.centres is None:
+            raise ValueError("count supervision needs object centres (a world made by "
+                             "`clevr world make`)")
+        return self._per_step(plan, questions, images, self._density)
+
+    def _per_step(self, plan, questions, images, make) -> list:
         known: dict[tuple, int] = {}
         for q in questions:
             slot = int(np.searchsorted(images, self.data.image_ids[q]))
@@ -88,7 +123,7 @@ class SetTargets:
         rows: dict[int, list] = {}
         for (slot, node), (step, _) in zip(plan.instances, plan.where):
             if step >= 0 and node.type in SET_TYPES:
-                rows.setdefault(step, []).append(self._map(known[(slot, node)], images[slot]))
+                rows.setdefault(step, []).append(make(known[(slot, node)], images[slot]))
         for step, maps in rows.items():
             out[step] = torch.from_numpy(np.stack(maps))
         return out
@@ -97,6 +132,13 @@ class SetTargets:
         owner = self.data.owners[image].astype(np.int64)
         member = np.concatenate([[0], (bits & _BITS[:owner.max(initial=0)]) != 0]).astype(np.float32)
         return member[owner]
+
+    def _density(self, bits: int, image: int) -> np.ndarray:
+        cells = self.data.centres[image]
+        out = np.zeros(self.data.owners.shape[1:], np.float32)
+        chosen = (bits & _BITS[:len(cells)]) != 0
+        np.add.at(out, (cells[chosen, 0], cells[chosen, 1]), 1.0)
+        return out
 
 
 def set_loss(maps: list, targets: list) -> torch.Tensor:
@@ -109,3 +151,15 @@ def set_loss(maps: list, targets: list) -> torch.Tensor:
                                                            reduction="sum")
         cells += target.numel()
     return total / max(cells, 1)
+
+
+def density_loss(maps: list, targets: list) -> torch.Tensor:
+    """Squared error of the count head's maps, summed over the cells of a map (so a map's
+    error includes its count's) and averaged over the maps of every set step."""
+    total, n = 0.0, 0
+    for pred, target in zip(maps, targets):
+        if target is None:
+            continue
+        total = total + (pred - target.to(pred.device)).square().sum()
+        n += target.shape[0]
+    return total / max(n, 1)

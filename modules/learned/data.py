@@ -38,6 +38,7 @@ class QADataset:
     scenes: list | None = field(default=None, repr=False)  # optional: scene of each image
     owners: np.ndarray | None = field(default=None, repr=False)  # (N, h, w) cell owners
     image_names: list | None = field(default=None, repr=False)  # file name of each image
+    centres: list | None = field(default=None, repr=False)  # per image (n, 2) centre cells
 
     @classmethod
     def build(cls, images: Sequence[np.ndarray] | np.ndarray, questions: Sequence[tuple],
@@ -72,7 +73,7 @@ class QADataset:
         q = np.asarray(questions, np.int64)
         return QADataset(self.images, self.image_ids[q], [self.nodes[i] for i in q],
                          self.answers[q], self.name, self.scenes, self.owners,
-                         self.image_names)
+                         self.image_names, self.centres)
 
     def question_types(self) -> list[str]:
         return [n.op for n in self.nodes]
@@ -148,11 +149,20 @@ def from_world(root, split: str, size: tuple[int, int], limit: int | None = None
     return data
 
 
+def world_image_size(world, split: str) -> tuple[int, int]:
+    """(width, height) of the split's first image."""
+    from PIL import Image
+
+    with Image.open(world.image_path(split, 0)) as im:
+        return im.size
+
+
 def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progress: bool) -> None:
-    """Give ``data`` its scenes and cell owners (instance masks cut into feature cells)."""
+    """Give ``data`` its scenes, cell owners (instance masks cut into feature cells) and the
+    cell of each object's centre."""
     from tqdm import tqdm
 
-    from clevrlang.modules.learned.aux import cell_owners
+    from clevrlang.modules.learned.aux import cell_owners, centre_cells
     from clevrlang.modules.learned.stem import STRIDE
 
     by_name = {s.image_filename: s for s in world.scenes(split)}
@@ -173,3 +183,5 @@ def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progr
         except OSError as e:
             log.warning("could not cache cell owners at %s: %s", cache, e)
     data.scenes, data.owners = scenes, owners
+    image_size = world_image_size(world, split)
+    data.centres = [centre_cells(s.raw["objects"], image_size, grid) for s in scenes]

@@ -50,6 +50,7 @@ class ModelConfig:
     classifier_hidden: int = 256
     classifier_pool: str = "max2"  # IEP's 2x2 max pool + flatten, or "global" (mean, max)
     set_head: bool = False  # a 1x1 conv marking each set module's objects (see .aux)
+    count_head: bool = False  # a 1x1 conv mapping where each set's objects are centred (.aux)
     image_skip: bool = False  # every module also sees the stem's features (TbD/FiLM-style)
     tokens: tuple[str, ...] = field(default_factory=module_tokens)
     answers: tuple[str, ...] = ANSWERS
@@ -114,6 +115,12 @@ class NMN(nn.Module):
                                      config.classifier_hidden, config.classifier_pool)
         if config.set_head:
             self.sets = nn.Conv2d(c, 1, 1)
+        if config.count_head:
+            # Zero: a new head predicts no objects (loss = the squared counts) instead of
+            # random densities over every cell, whose squared error would swamp the answers'.
+            self.density = nn.Conv2d(c, 1, 1)
+            nn.init.zeros_(self.density.weight)
+            nn.init.zeros_(self.density.bias)
         self.register_buffer("masks", answer_masks(), persistent=False)
 
     def logits(self, features: torch.Tensor, kinds: torch.Tensor) -> torch.Tensor:
@@ -124,8 +131,9 @@ class NMN(nn.Module):
     def forward(self, images: torch.Tensor, plan, sets: bool = False):
         """Answer logits (n_programs, n_answers) for normalised images and a compiled plan.
 
-        With ``sets`` (and a set head), also per step the set head's (N, h, w) logit map for
-        steps whose function yields objects, None for the others (see :mod:`.aux`).
+        With ``sets``, also per step the set head's (N, h, w) logit map and the count head's
+        (N, h, w) density map for steps whose function yields objects, None for the others
+        and for a head the network lacks (see :mod:`.aux`).
         """
         from clevrlang.modules.learned.compiler import run_plan
 
@@ -134,6 +142,11 @@ class NMN(nn.Module):
         logits = self.logits(roots, plan.kinds)
         if not sets:
             return logits
-        maps = [self.sets(out)[:, 0] if FUNCTIONS[step.token.partition("[")[0]].output in
-                (Type.OBJECTS, Type.OBJECT) else None for step, out in zip(plan.steps, outs)]
-        return logits, maps
+        is_set = [FUNCTIONS[step.token.partition("[")[0]].output in (Type.OBJECTS, Type.OBJECT)
+                  for step in plan.steps]
+
+        def maps(head):
+            return [head(out)[:, 0] if head is not None and s else None
+                    for s, out in zip(is_set, outs)]
+
+        return logits, maps(getattr(self, "sets", None)), maps(getattr(self, "density", None))

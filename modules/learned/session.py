@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from clevrlang.errors import DataError, UsageError
+from clevrlang.modules.learned.data import world_image_size
 from clevrlang.modules.learned.model import ModelConfig
 from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
 log = logging.getLogger(__name__)
-
-
-def world_image_size(world, split: str) -> tuple[int, int]:
-    """(width, height) of the split's first image."""
-    from PIL import Image
-
-    with Image.open(world.image_path(split, 0)) as im:
-        return im.size
 
 
 def load_splits(root, train_split: str, val_split: str | None, size, limit: int | None,
@@ -63,13 +57,15 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 width: int = 128, train_split: str = "train", val_split: str = "val",
                 limit: int | None = None, stem: str | None = None,
                 pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
-                val_every: int = 500, aux_weight: float = 0.0, pool: str = "max2",
+                val_every: int = 500, aux_weight: float = 0.0, count_head: bool = False,
+                pool: str = "max2",
                 image_skip: bool = False, init: str | None = None,
                 progress: bool = True) -> dict:
     """Train (or resume) on a world; returns the final validation result and paths.
 
     ``init``: a model checkpoint to start from (its network config replaces ``channels``,
-    ``width``, ``pool`` and ``image_skip``); a fresh optimizer and schedule, unlike ``resume``.
+    ``width``, ``pool`` and ``image_skip``; ``count_head`` may add a count head to it); a
+    fresh optimizer and schedule, unlike ``resume``.
     """
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
@@ -84,11 +80,13 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     size = input_size(*world_image_size(w, train_split), target_width=width)
     config = ModelConfig(channels=channels, image_size=size,
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
-                         classifier_pool=pool, image_skip=image_skip)
+                         count_head=count_head, classifier_pool=pool, image_skip=image_skip)
     if init and not resume:
         from clevrlang.modules.learned.checkpoint import load_model
 
         config = load_model(init)[0].config
+        if count_head:
+            config = replace(config, count_head=True)
         size = config.image_size
     if pretrain_stem and not resume and not init:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))

@@ -123,10 +123,12 @@ def toy_dataset(n_images: int, per_image: int, seed: int = 0, size=(128, 96), sp
     for i, raw in enumerate(raws):
         for node, answer in random_questions(Scene(raw, i), per_image, rng):
             triples.append((i, node, answer))
-    from clevrlang.modules.learned.aux import cell_owners
+    from clevrlang.modules.learned.aux import cell_owners, centre_cells
     from clevrlang.modules.learned.stem import STRIDE
 
     grid = (size[1] // STRIDE, size[0] // STRIDE)
     owners = np.stack([cell_owners(m, grid) for m in masks])
-    return QADataset.build(images, triples, size, name=f"toy(seed={seed})",
+    data = QADataset.build(images, triples, size, name=f"toy(seed={seed})",
                            scenes=[Scene(r, i) for i, r in enumerate(raws)], owners=owners)
+    data.centres = [centre_cells(r["objects"], size, grid) for r in raws]
+    return data

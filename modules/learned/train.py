@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -189,15 +189,17 @@ class Trainer:
                 raise UsageError("aux_weight needs a model built with set_head=True")
             try:
                 self.targets = SetTargets(train_data)
+                if model_config.count_head and train_data.centres is None:
+                    raise ValueError("count supervision needs object centres (a world made "
+                                     "by `clevr world make`)")
             except ValueError as e:
                 raise UsageError(str(e)) from None
+        elif model_config.count_head:
+            raise UsageError("a count head is trained by set supervision",
+                             hint="pass --aux-weight > 0")
         self.model = NMN(model_config).to(self.dist.device)
         if init and stored is None:
-            source, _ = ck.load_model(init)
-            if source.config != model_config:
-                raise UsageError(f"{init} holds a network of another config than this run's")
-            self.model.load_state_dict(source.state_dict())
-            log.info("weights initialised from %s", init)
+            self._init_from(init, model_config)
         elif stem and stored is None:
             load_stem(self.model, stem)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)
@@ -214,6 +216,18 @@ class Trainer:
 
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
             self.net = DDP(self.model, device_ids=ids, find_unused_parameters=True)
+
+    def _init_from(self, init, model_config: ModelConfig) -> None:
+        """Start from ``init``'s weights; only a count head may be new (initialised fresh)."""
+        source, _ = ck.load_model(init)
+        if replace(source.config, count_head=model_config.count_head) != model_config:
+            raise UsageError(f"{init} holds a network of another config than this run's")
+        missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("density.") for k in missing):
+            raise UsageError(f"{init}: weights do not fit this run's network "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        log.info("weights initialised from %s%s", init,
+                 " (a new count head)" if missing else "")
 
     def _stored(self) -> dict | None:
         if not self.state_path.exists():
@@ -254,11 +268,13 @@ class Trainer:
             logits = self.net(images, plan)
             loss = F.cross_entropy(logits, targets)
         else:
-            from clevrlang.modules.learned.aux import set_loss
+            from clevrlang.modules.learned.aux import density_loss, set_loss
 
-            logits, maps = self.net(images, plan, sets=True)
-            loss = F.cross_entropy(logits, targets) + self.cfg.aux_weight * set_loss(
-                maps, self.targets.build(plan, idx, uniq))
+            logits, maps, density = self.net(images, plan, sets=True)
+            aux = set_loss(maps, self.targets.build(plan, idx, uniq))
+            if self.model.config.count_head:
+                aux = aux + density_loss(density, self.targets.build_density(plan, idx, uniq))
+            loss = F.cross_entropy(logits, targets) + self.cfg.aux_weight * aux
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.clip:

@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from clevrlang.modules.learned.aux import SetTargets, cell_owners, set_loss
@@ -53,3 +54,54 @@ def test_set_loss_ignores_steps_without_sets():
     maps = [torch.zeros(2, 3, 4), None]
     targets = [torch.ones(2, 3, 4), None]
     assert abs(float(set_loss(maps, targets)) - float(np.log(2))) < 1e-6
+
+
+def test_density_targets_count_each_set(toy):
+    from clevrlang.modules.symbolic import SceneInterpreter
+
+    targets = SetTargets(toy)
+    idx = np.arange(len(toy))
+    _, plan, _, uniq = batch_inputs(toy, idx, "cpu", with_images=True)
+    maps = targets.build_density(plan, idx, uniq)
+    checked = 0
+    for (slot, node), (step, row) in zip(plan.instances, plan.where):
+        if step < 0 or maps[step] is None:
+            continue
+        value = SceneInterpreter(toy.scenes[uniq[slot]]).value(node)
+        size = 1 if node.type.value == "Object" else bin(value).count("1")
+        density = maps[step][row].numpy()
+        assert density.sum() == size  # the map's sum is the set's size
+        members = [value] if node.type.value == "Object" else \
+            [i for i in range(len(toy.centres[uniq[slot]])) if value >> i & 1]
+        for i in members:  # every member's centre cell is marked
+            r, c = toy.centres[uniq[slot]][i]
+            assert density[r, c] >= 1
+        checked += 1
+    assert checked > 10
+
+
+def test_count_head_trains_and_extends_an_init_model(toy, tiny_config, tmp_path):
+    base = dataclasses.replace(tiny_config, set_head=True)
+    cfg = TrainConfig(epochs=1, batch=8, warmup=1, save_every=100, val_every=100,
+                      aux_weight=1.0)
+    Trainer(toy, None, tmp_path / "a", base, cfg, progress=False).run()
+    counting = dataclasses.replace(base, count_head=True)
+    trainer = Trainer(toy, None, tmp_path / "b", counting, cfg, progress=False,
+                      init=str(tmp_path / "a" / "model.safetensors"))
+    from clevrlang.modules.learned import checkpoint as ck
+
+    source, _ = ck.load_model(tmp_path / "a" / "model.safetensors")
+    assert torch.equal(trainer.model.stem.layers[0].weight, source.stem.layers[0].weight)
+    before = trainer.model.density.weight.detach().clone()
+    trainer.run()
+    assert not torch.equal(before, trainer.model.density.weight)
+    reloaded, _ = ck.load_model(tmp_path / "b" / "model.safetensors")
+    assert reloaded.config.count_head
+
+
+def test_count_head_needs_set_supervision(toy, tiny_config, tmp_path):
+    from clevrlang.errors import UsageError
+
+    config = dataclasses.replace(tiny_config, set_head=True, count_head=True)
+    with pytest.raises(UsageError, match="aux-weight"):
+        Trainer(toy, None, tmp_path, config, TrainConfig(epochs=1, batch=8), progress=False)
