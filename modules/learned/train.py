@@ -194,7 +194,7 @@ class Trainer:
                                      "by `clevr world make`)")
             except ValueError as e:
                 raise UsageError(str(e)) from None
-        elif model_config.count_head:
+        elif model_config.count_head and not init:  # an --init model's head may sit idle
             raise UsageError("a count head is trained by set supervision",
                              hint="pass --aux-weight > 0")
         self.model = NMN(model_config).to(self.dist.device)

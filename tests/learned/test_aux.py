@@ -105,3 +105,13 @@ def test_count_head_needs_set_supervision(toy, tiny_config, tmp_path):
     config = dataclasses.replace(tiny_config, set_head=True, count_head=True)
     with pytest.raises(UsageError, match="aux-weight"):
         Trainer(toy, None, tmp_path, config, TrainConfig(epochs=1, batch=8), progress=False)
+
+
+def test_a_model_with_a_count_head_fine_tunes_without_set_supervision(toy, tiny_config, tmp_path):
+    config = dataclasses.replace(tiny_config, set_head=True, count_head=True)
+    cfg = TrainConfig(epochs=1, batch=8, warmup=1, save_every=100, val_every=100, aux_weight=1.0)
+    Trainer(toy, None, tmp_path / "a", config, cfg, progress=False).run()
+    plain = TrainConfig(epochs=1, batch=8, warmup=1, save_every=100, val_every=100)
+    trainer = Trainer(toy, None, tmp_path / "b", config, plain, progress=False,
+                      init=str(tmp_path / "a" / "model.safetensors"))
+    assert trainer.run()["step"] == len(toy) // 8
