@@ -81,10 +81,13 @@ def node_sets(scene, roots) -> dict:
 class SetTargets:
     """Per-step target maps for a batch, from the dataset's scenes and cell owners."""
 
-    def __init__(self, data):
+    def __init__(self, data, density: bool = False):
         if data.scenes is None or data.owners is None:
             raise ValueError("set supervision needs scenes and instance masks (a world made "
                              "by `clevr world make`)")
+        if density and data.centres is None:
+            raise ValueError("count supervision needs object centres (a world made by "
+                             "`clevr world make`)")
         self.data = data
         self._sets: dict[int, dict] = {}  # question -> node -> bitmask (cached)
 
@@ -103,30 +106,36 @@ class SetTargets:
         """One (N_k, h, w) float tensor per step of ``plan`` (None for non-set steps): 1 on
         the cells of the node's objects. ``images[slot]`` is the dataset image of the plan's
         image ``slot``."""
-        return self._per_step(plan, questions, images, self._map)
+        return self._per_step(plan, questions, images, self._map)[0]
 
     def build_density(self, plan, questions: np.ndarray, images: np.ndarray) -> list:
         """Like :meth:`build`, but each map counts the node's objects centred in each cell
         (needs the dataset's ``centres``)."""
-        if self.data.centres is None:
+        return self._per_step(plan, questions, images, self._density)[0]
+
+    def build_both(self, plan, questions: np.ndarray, images: np.ndarray) -> tuple[list, list]:
+        """:meth:`build` and :meth:`build_density` in one pass over the plan."""
+        return self._per_step(plan, questions, images, self._map, self._density)
+
+    def _per_step(self, plan, questions, images, *makers) -> list[list]:
+        if self._density in makers and self.data.centres is None:
             raise ValueError("count supervision needs object centres (a world made by "
                              "`clevr world make`)")
-        return self._per_step(plan, questions, images, self._density)
-
-    def _per_step(self, plan, questions, images, make) -> list:
         known: dict[tuple, int] = {}
         for q in questions:
             slot = int(np.searchsorted(images, self.data.image_ids[q]))
             for node, bits in self.sets_of(int(q)).items():
                 known[(slot, node)] = bits
-        out: list = [None] * len(plan.steps)
         rows: dict[int, list] = {}
         for (slot, node), (step, _) in zip(plan.instances, plan.where):
             if step >= 0 and node.type in SET_TYPES:
-                rows.setdefault(step, []).append(make(known[(slot, node)], images[slot]))
+                bits = known[(slot, node)]
+                rows.setdefault(step, []).append([make(bits, images[slot]) for make in makers])
+        outs: list[list] = [[None] * len(plan.steps) for _ in makers]
         for step, maps in rows.items():
-            out[step] = torch.from_numpy(np.stack(maps))
-        return out
+            for k, out in enumerate(outs):
+                out[step] = torch.from_numpy(np.stack([m[k] for m in maps]))
+        return outs
 
     def _map(self, bits: int, image: int) -> np.ndarray:
         owner = self.data.owners[image].astype(np.int64)

@@ -188,10 +188,7 @@ class Trainer:
             if not model_config.set_head:
                 raise UsageError("aux_weight needs a model built with set_head=True")
             try:
-                self.targets = SetTargets(train_data)
-                if model_config.count_head and train_data.centres is None:
-                    raise ValueError("count supervision needs object centres (a world made "
-                                     "by `clevr world make`)")
+                self.targets = SetTargets(train_data, density=model_config.count_head)
             except ValueError as e:
                 raise UsageError(str(e)) from None
         elif model_config.count_head and not init:  # an --init model's head may sit idle
@@ -271,9 +268,11 @@ class Trainer:
             from clevrlang.modules.learned.aux import density_loss, set_loss
 
             logits, maps, density = self.net(images, plan, sets=True)
-            aux = set_loss(maps, self.targets.build(plan, idx, uniq))
             if self.model.config.count_head:
-                aux = aux + density_loss(density, self.targets.build_density(plan, idx, uniq))
+                masks, counts = self.targets.build_both(plan, idx, uniq)
+                aux = set_loss(maps, masks) + density_loss(density, counts)
+            else:
+                aux = set_loss(maps, self.targets.build(plan, idx, uniq))
             loss = F.cross_entropy(logits, targets) + self.cfg.aux_weight * aux
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
