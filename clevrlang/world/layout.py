@@ -120,17 +120,35 @@ def link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
 
 
 def remove_temp_files(folders: Iterable[str | os.PathLike]) -> int:
-    """Delete the temporary files a killed writer left in ``folders``; how many there were."""
+    """Delete the temporary files a killed writer left in ``folders``; how many there were.
+
+    A file whose writer (the PID in its name) still runs is kept: two splits, or two shards,
+    made at once in one world share ``scenes/`` and ``questions/``.
+    """
     n = 0
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
             continue
         for p in folder.iterdir():
-            if p.name.startswith(".") and _TEMP_MARK in p.name and p.is_file():
+            if (p.name.startswith(".") and _TEMP_MARK in p.name and p.is_file()
+                    and not _writer_running(p.name)):
                 p.unlink(missing_ok=True)
                 n += 1
     return n
+
+
+def _writer_running(name: str) -> bool:
+    pid = name.rpartition(_TEMP_MARK)[2]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def read_png(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:

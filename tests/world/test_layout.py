@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,9 +121,19 @@ def test_atomic_writes_leave_nothing_behind_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         layout.write_atomic(tmp_path / "out.json", chunks())
     assert list(tmp_path.iterdir()) == []
-    (tmp_path / ".out.json.tmp-123").write_bytes(b"left by a killed run")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f".out.json.tmp-{gone}").write_bytes(b"left by a killed run")
     assert layout.remove_temp_files([tmp_path, tmp_path / "absent"]) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_temp_files_of_a_running_writer_are_kept(tmp_path):
+    # another `world make` (a second split or shard) may be writing into the same folder
+    live = tmp_path / f".CLEVR_train_questions.json.tmp-{os.getpid()}"
+    live.write_bytes(b"being written")
+    assert layout.remove_temp_files([tmp_path]) == 0
+    assert live.read_bytes() == b"being written"
 
 
 def test_png_round_trip_and_boxes_from_mask(tmp_path):
