@@ -16,7 +16,7 @@ defaults (:data:`DEFAULT_WIDTH`) are sized to train on a 2-core CPU in under an 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -55,6 +55,7 @@ class NetConfig:
     width: int
     iterations: int = 16
     code_channels: int = CODE_CHANNELS  # conv nets only (fully connected: 4 bits per patch)
+    edge_channels: int = 0  # conv_lstm only: see ConvLSTM; 0 = the paper's width // 8
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -62,7 +63,8 @@ class NetConfig:
     @classmethod
     def from_json(cls, d: dict) -> NetConfig:
         return cls(codec=str(d["codec"]), width=int(d["width"]), iterations=int(d["iterations"]),
-                   code_channels=int(d.get("code_channels", CODE_CHANNELS)))
+                   code_channels=int(d.get("code_channels", CODE_CHANNELS)),
+                   edge_channels=int(d.get("edge_channels", 0)))
 
 
 class ProgressiveNet(nn.Module):
@@ -284,24 +286,72 @@ def _scaled_he_init(net: nn.Module, gain: float = 2.0) -> None:
 
 
 class ConvLSTM(_ConvNet):
-    """Conv/deconv LSTM compressor on 32x32 tiles (Toderici et al.'s layout, scaled by width)."""
+    """Conv/deconv LSTM compressor on 32x32 tiles (Toderici et al.'s layout, scaled by width).
+
+    ``edge_channels`` (E) sets the two full-resolution ends: the encoder's first convolution
+    has E channels and the decoder's last LSTM 2E, which depth-to-space turns into E / 2
+    channels at 32x32 for the output convolution. The paper's layout is E = width / 8; scaled
+    down to width 64 that is 8 and 4, and the encoder's first layer then is a linear map of
+    each 2x2 cell's 12 values to 8, which cannot see part of every residual it is asked to code.
+    """
 
     one_shot = True
 
     def __init__(self, config: NetConfig, distinct: bool = False):
         super().__init__(config, distinct)
         w = config.width
-        self.e_conv = _conv(3, w // 8, 3, 2)
-        self.e_rnn = nn.ModuleList([ConvLSTMCell(w // 8, w // 2, 2), ConvLSTMCell(w // 2, w, 2),
+        e = config.edge_channels or w // 8
+        self.e_conv = _conv(3, e, 3, 2)
+        self.e_rnn = nn.ModuleList([ConvLSTMCell(e, w // 2, 2), ConvLSTMCell(w // 2, w, 2),
                                     ConvLSTMCell(w, w, 2)])
         self.e_bits = _conv(w, config.code_channels, 1)
         self.d_conv = _conv(config.code_channels, w, 1)
         self.d_rnn = nn.ModuleList([ConvLSTMCell(w, w), ConvLSTMCell(w // 4, w),
                                     ConvLSTMCell(w // 4, w // 2, k_h=3),
-                                    ConvLSTMCell(w // 8, w // 4, k_h=3)])
-        self.d_out = _conv(w // 16, 3)
+                                    ConvLSTMCell(w // 8, 2 * e, k_h=3)])
+        self.d_out = _conv(e // 2, 3)
         self.shuffle = nn.PixelShuffle(2)
         _scaled_he_init(self)
+
+    @property
+    def edge(self) -> int:
+        return self.e_conv.out_channels
+
+    @torch.no_grad()
+    def widened(self, edge: int) -> ConvLSTM:
+        """A copy with ``edge`` edge channels that computes exactly what this one does.
+
+        The old channels keep their weights; the new ones start from the usual init, and
+        the weights that read them start at zero, so training grows them from the first step.
+        """
+        e0 = self.edge
+        if edge < e0 or edge % 2:
+            raise UsageError(f"conv_lstm: can widen the edge channels from {e0} to a larger "
+                             f"even number, not to {edge}")
+        net = build_net(replace(self.config, edge_channels=edge))
+        old, new = self.state_dict(), net.state_dict()
+        for key, value in old.items():
+            if new[key].shape == value.shape:
+                new[key].copy_(value)
+        new["e_conv.weight"][:e0] = old["e_conv.weight"]
+        new["e_conv.bias"][:e0] = old["e_conv.bias"]
+        reads = new["e_rnn.0.conv_x.weight"]
+        reads.zero_()
+        reads[:, :e0] = old["e_rnn.0.conv_x.weight"]
+        # The decoder's last LSTM: gates (i, f, g, o) in blocks of `hidden` rows each.
+        h0, h1, last = 2 * e0, 2 * edge, "d_rnn.3."
+        for g in range(4):
+            rows, old_rows = slice(g * h1, g * h1 + h0), slice(g * h0, (g + 1) * h0)
+            new[last + "conv_x.weight"][rows] = old[last + "conv_x.weight"][old_rows]
+            new[last + "conv_x.bias"][rows] = old[last + "conv_x.bias"][old_rows]
+            new[last + "conv_h.weight"][g * h1:(g + 1) * h1] = 0
+            new[last + "conv_h.weight"][rows, :h0] = old[last + "conv_h.weight"][old_rows]
+        # Depth-to-space sends hidden channels 4c..4c+3 to output channel c: the old hidden
+        # channels come first, so the old outputs are the first e0 / 2.
+        new["d_out.weight"].zero_()
+        new["d_out.weight"][:, :e0 // 2] = old["d_out.weight"]
+        net.load_state_dict(new)
+        return net
 
     def encode(self, r, t, state):
         state = state or [None] * len(self.e_rnn)
@@ -329,6 +379,10 @@ def build_net(config: NetConfig, seed: int = 0) -> ProgressiveNet:
         raise UsageError(f"{config.codec}: width must be a multiple of 16 (got {config.width}),"
                          f" iterations (got {config.iterations}) and code channels (got "
                          f"{config.code_channels}) at least 1")
+    if config.edge_channels and (config.codec != "conv_lstm" or config.edge_channels < 2
+                                 or config.edge_channels % 2):
+        raise UsageError(f"{config.codec}: edge channels (got {config.edge_channels}) are a "
+                         f"conv_lstm setting and must be even")
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:

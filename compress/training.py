@@ -53,7 +53,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                 device: str = "auto", progress: bool = True, width: int | None = None,
                 seed: int = 0, save_every: int = 200, pause_after: int | None = None,
                 code_channels: int = CODE_CHANNELS, loss: str = "l1",
-                init: str | Path | None = None) -> TrainResult:
+                init: str | Path | None = None, edge_channels: int = 0) -> TrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
@@ -61,9 +61,11 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations`` (``loss="l1"``) or
     ``sum_t (1 - SSIM(x_t, x) + mean |r_t|)`` on each 32x32 crop (``loss="ssim"``: the
     metric the codec table reports, with the L1 term to keep colours). ``code_channels``:
-    bits per 16x16 pixels per iteration of the convolutional codecs. ``init``: start from
+    bits per 16x16 pixels per iteration of the convolutional codecs; ``edge_channels``: the
+    conv_lstm's full-resolution ends (0: the paper's proportions). ``init``: start from
     this weights file (its network config replaces ``width``, ``iterations`` and
-    ``code_channels``; the optimizer and schedule start afresh). ``pause_after=k`` stops
+    ``code_channels``; the optimizer and schedule start afresh; a larger ``edge_channels``
+    widens it first, keeping what it computes). ``pause_after=k`` stops
     (with a checkpoint) after ``k`` steps of this call; calling again resumes exactly.
     """
     if codec_name not in LEARNED_CODECS:
@@ -71,14 +73,18 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                          f"{', '.join(LEARNED_CODECS)})")
     if loss not in CODEC_LOSSES:
         raise UsageError(f"unknown loss {loss!r} (use {' or '.join(CODEC_LOSSES)})")
+    if edge_channels and codec_name != "conv_lstm":
+        raise UsageError(f"--edge-channels is a conv_lstm setting, not one of {codec_name}")
     pool = _image_pool(images)
     dev = _device(device)
     if init is not None:
         net = load_net(init, expect=codec_name)
+        if edge_channels and edge_channels != net.config.edge_channels:
+            net = net.widened(edge_channels)  # the same function, room to learn more
         config = net.config
     else:
         config = NetConfig(codec_name, width or DEFAULT_WIDTH[codec_name], iterations,
-                           code_channels)
+                           code_channels, edge_channels)
         net = build_net(config, seed)
     net = net.to(dev).train()
     iterations = config.iterations

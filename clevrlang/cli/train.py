@@ -96,6 +96,9 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--width", type=click.IntRange(min=8), default=None, help="Network width.")
 @click.option("--code-channels", type=click.IntRange(min=1), default=16, show_default=True,
               help="Conv codecs: bits per 16x16 pixels per iteration (32: the 2016 paper's).")
+@click.option("--edge-channels", type=click.IntRange(min=0), default=0, show_default=True,
+              help="conv_lstm: channels of the full-resolution ends (0: width / 8, the "
+                   "paper's proportions).")
 @click.option("--loss", type=click.Choice(CODEC_LOSSES), default="l1", show_default=True,
               help="Per-iteration loss: L1 of the residual, or 1 - SSIM plus L1.")
 @click.option("--init", "init", default=None, type=click.Path(exists=True, dir_okay=False),
@@ -105,7 +108,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
 def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
-          code_channels, loss, init, device, out):
+          code_channels, edge_channels, loss, init, device, out):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
     import os
 
@@ -116,7 +119,8 @@ def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, 
     out = out or os.path.join(world_dir, "models", "codecs")
     r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
                     out_dir=out, resume=True, device=device, progress=True, width=width,
-                    code_channels=code_channels, loss=loss, init=init)
+                    code_channels=code_channels, loss=loss, init=init,
+                    edge_channels=edge_channels)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

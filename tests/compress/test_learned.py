@@ -126,3 +126,47 @@ def test_half_precision_weights_load_as_float32(tmp_path, thumbs):
 def test_bad_width_is_a_usage_error():
     with pytest.raises(UsageError, match="multiple of 16"):
         build_net(NetConfig("conv_lstm", 24, 16))
+
+
+def test_edge_channels_widen_the_conv_lstm_ends(thumbs, tmp_path):
+    # E channels after the encoder's first conv and E / 2 before the decoder's output conv
+    net = build_net(NetConfig("conv_lstm", 16, 4, code_channels=32, edge_channels=8))
+    assert net.e_conv.out_channels == 8 and net.d_out.in_channels == 4
+    paper = build_net(NetConfig("conv_lstm", 16, 4, code_channels=32))
+    assert paper.e_conv.out_channels == 2 and paper.d_out.in_channels == 1  # width / 8, / 16
+    codec = LearnedCodec(net)
+    code = codec.encode(thumbs[0], 64)
+    save_net(tmp_path / "net.safetensors", net)
+    again = LearnedCodec(load_net(tmp_path / "net.safetensors"))
+    assert again.net.config.edge_channels == 8
+    assert np.array_equal(again.decode(code), codec.decode(code))
+
+
+@pytest.mark.parametrize("codec, edge", [("conv_lstm", 7), ("conv_residual", 8)])
+def test_edge_channels_are_checked(codec, edge):
+    with pytest.raises(UsageError, match="edge channels"):
+        build_net(NetConfig(codec, 16, 4, edge_channels=edge))
+
+
+def test_configs_written_before_edge_channels_load_with_the_papers_ends():
+    old = {"codec": "conv_lstm", "width": 64, "iterations": 8, "code_channels": 32}
+    assert NetConfig.from_json(old).edge_channels == 0
+
+
+def test_widening_the_edges_keeps_what_the_network_computes():
+    net = build_net(NetConfig("conv_lstm", 16, 3, code_channels=32), seed=4).eval()
+    wide = net.widened(8).eval()
+    assert wide.config.edge_channels == 8 and wide.d_out.in_channels == 4
+    x = torch.rand(5, 3, 32, 32) - 0.5
+    with torch.no_grad():
+        a, _, codes_a = unroll(net, x, 3, sample=False)
+        b, _, codes_b = unroll(wide, x, 3, sample=False)
+    assert torch.equal(a, b) and all(torch.equal(p, q) for p, q in zip(codes_a, codes_b))
+    # and it can learn: the weights reading the new channels get gradients
+    _, losses, _ = unroll(wide.train(), x, 3, sample=True,
+                          generator=torch.Generator().manual_seed(0))
+    torch.stack(losses).sum().backward()
+    assert wide.d_out.weight.grad[:, 2:].abs().sum() > 0
+    assert wide.e_rnn[0].conv_x.weight.grad[:, 2:].abs().sum() > 0
+    with pytest.raises(UsageError, match="widen"):
+        wide.widened(4)

@@ -120,3 +120,22 @@ def test_init_starts_from_the_weights_and_their_config(pool, tmp_path):
     assert json.loads(tuned.path.with_suffix(".json").read_text())["init"] == str(start.path)
     with pytest.raises(CheckpointError, match="not 'fc_lstm'"):
         _train(pool, tmp_path / "c", 1, codec="fc_lstm", init=start.path)
+
+
+def test_init_with_wider_edges_starts_from_the_same_function(tmp_path):
+    from clevrlang.compress.networks import unroll
+
+    images = synthetic_images(4)
+    first = train_codec(images, "conv_lstm", iterations=2, steps=2, batch=2, width=16,
+                        code_channels=32, out_dir=tmp_path / "a", progress=False)
+    wide = train_codec(images, "conv_lstm", steps=1, batch=2, lr=0.0, init=first.path,
+                       edge_channels=8, out_dir=tmp_path / "b", progress=False)
+    old, new = load_net(first.path).eval(), load_net(wide.path).eval()
+    assert new.config.edge_channels == 8
+    x = torch.rand(3, 3, 32, 32) - 0.5
+    with torch.no_grad():
+        assert torch.allclose(unroll(old, x, 2, sample=False)[0],
+                              unroll(new, x, 2, sample=False)[0], atol=1e-6)
+    with pytest.raises(UsageError, match="conv_lstm setting"):
+        train_codec(images, "conv_residual", steps=1, batch=2, width=16, edge_channels=8,
+                    out_dir=tmp_path / "c", progress=False)
