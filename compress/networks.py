@@ -321,8 +321,9 @@ class ConvLSTM(_ConvNet):
     def widened(self, edge: int) -> ConvLSTM:
         """A copy with ``edge`` edge channels that computes exactly what this one does.
 
-        The old channels keep their weights; the new ones start from the usual init, and
-        the weights that read them start at zero, so training grows them from the first step.
+        The old channels keep their weights; the new ones take the usual init (their recurrent
+        weights zero), and every weight that reads them starts at zero: the output is the
+        same, but those weights get gradients, so training puts the new channels to use.
         """
         e0 = self.edge
         if edge < e0 or edge % 2:
