@@ -147,7 +147,7 @@ def _writer_running(name: str) -> bool:
     except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:  # it exists, under another user
-        return True
+        pass
     return True
 
 

@@ -85,10 +85,9 @@ class SetTargets:
         if data.scenes is None or data.owners is None:
             raise ValueError("set supervision needs scenes and instance masks (a world made "
                              "by `clevr world make`)")
-        if density and data.centres is None:
-            raise ValueError("count supervision needs object centres (a world made by "
-                             "`clevr world make`)")
         self.data = data
+        if density:
+            self._check_centres()
         self._sets: dict[int, dict] = {}  # question -> node -> bitmask (cached)
 
     def sets_of(self, q: int) -> dict:
@@ -118,9 +117,8 @@ class SetTargets:
         return self._per_step(plan, questions, images, self._map, self._density)
 
     def _per_step(self, plan, questions, images, *makers) -> list[list]:
-        if self._density in makers and self.data.centres is None:
-            raise ValueError("count supervision needs object centres (a world made by "
-                             "`clevr world make`)")
+        if self._density in makers:
+            self._check_centres()
         known: dict[tuple, int] = {}
         for q in questions:
             slot = int(np.searchsorted(images, self.data.image_ids[q]))
@@ -136,6 +134,11 @@ class SetTargets:
             for k, out in enumerate(outs):
                 out[step] = torch.from_numpy(np.stack([m[k] for m in maps]))
         return outs
+
+    def _check_centres(self) -> None:
+        if self.data.centres is None:
+            raise ValueError("count supervision needs object centres (a world made by "
+                             "`clevr world make`)")
 
     def _map(self, bits: int, image: int) -> np.ndarray:
         owner = self.data.owners[image].astype(np.int64)
