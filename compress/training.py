@@ -53,14 +53,17 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                 device: str = "auto", progress: bool = True, width: int | None = None,
                 seed: int = 0, save_every: int = 200, pause_after: int | None = None,
                 code_channels: int = CODE_CHANNELS, loss: str = "l1",
-                init: str | Path | None = None, edge_channels: int = 0) -> TrainResult:
+                init: str | Path | None = None, edge_channels: int = 0,
+                iteration_weights=None) -> TrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
     at least 32x32. The learning rate follows a cosine from ``lr`` to ``lr / 10`` over
     ``steps``; the loss is ``sum_t mean |r_t|`` over the ``iterations`` (``loss="l1"``) or
     ``sum_t (1 - SSIM(x_t, x) + mean |r_t|)`` on each 32x32 crop (``loss="ssim"``: the
-    metric the codec table reports, with the L1 term to keep colours). ``code_channels``:
+    metric the codec table reports, with the L1 term to keep colours); ``iteration_weights``
+    (one per iteration, default all 1) weights each iteration's term, e.g. to favour the
+    iterations that a byte budget stops at. ``code_channels``:
     bits per 16x16 pixels per iteration of the convolutional codecs; ``edge_channels``: the
     conv_lstm's full-resolution ends (0: the paper's proportions). ``init``: start from
     this weights file (its network config replaces ``width``, ``iterations`` and
@@ -88,6 +91,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         net = build_net(config, seed)
     net = net.to(dev).train()
     iterations = config.iterations
+    objective = {"loss": loss, "iteration_weights": _weights(iteration_weights, iterations)}
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -95,7 +99,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     state_path = out / f"{codec_name}.train.safetensors"
     step = 0
     if resume and state_path.is_file():
-        step = _restore(state_path, net, opt, gen, rng, config, loss)
+        step = _restore(state_path, net, opt, gen, rng, config, objective)
         log.info("resuming %s at step %d from %s", codec_name, step, state_path)
     result = TrainResult(path=out / f"{codec_name}.safetensors", step=step)
     started = time.perf_counter()
@@ -106,20 +110,20 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
             for g in opt.param_groups:
                 g["lr"] = _lr(lr, step, steps)
             value, last = _step(net, opt, _crops(pool, rng, batch).to(dev), iterations, gen,
-                                loss)
+                                loss, objective["iteration_weights"])
             step += 1
             result.losses.append(value)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", last=f"{last:.4f}")
             if step % save_every == 0 or step == stop:
-                _save(state_path, net, opt, gen, rng, step, steps, loss)
+                _save(state_path, net, opt, gen, rng, step, steps, objective)
                 extra = {"step": step, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
-                         "crop": CROP, "loss": loss}
+                         "crop": CROP, **objective}
                 if init is not None:
                     extra["init"] = str(init)
                 save_net(result.path, net, extra=extra)
     except KeyboardInterrupt:
-        _save(state_path, net, opt, gen, rng, step, steps, loss)
+        _save(state_path, net, opt, gen, rng, step, steps, objective)
         raise
     finally:
         bar.close()
@@ -127,8 +131,22 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     return result
 
 
+def _weights(weights, iterations: int) -> list[float] | None:
+    """The per-iteration loss weights as a list (None: all 1), checked."""
+    if weights is None:
+        return None
+    weights = [float(w) for w in weights]
+    if len(weights) != iterations:
+        raise UsageError(f"{len(weights)} iteration weights for a codec of {iterations} "
+                         f"iterations: give one per iteration")
+    if any(not math.isfinite(w) or w < 0 for w in weights) or not any(weights):
+        raise UsageError(f"iteration weights must be finite, >= 0 and not all 0 "
+                         f"(got {weights})")
+    return None if all(w == 1 for w in weights) else weights
+
+
 def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen,
-          loss_name: str = "l1") -> tuple:
+          loss_name: str = "l1", weights: list[float] | None = None) -> tuple:
     tiles = crops_to_tiles(crops, net.tile)
     step_loss = None
     if loss_name == "ssim":
@@ -136,12 +154,19 @@ def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen,
             return ssim_loss(tiles_to_crops(recon, crops.shape), crops) + l1_loss(recon, x)
     _, losses, _ = unroll(net, tiles, iterations, sample=True, generator=gen,
                           step_loss=step_loss)
-    loss = torch.stack(losses).sum()
+    stacked = torch.stack(losses)
+    loss = stacked.sum() if weights is None else stacked @ stacked.new_tensor(weights)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
     opt.step()
     return float(loss.detach()), float(losses[-1].detach())
+
+
+def _describe(objective: dict) -> str:
+    weights = objective["iteration_weights"]
+    return f"loss {objective['loss']!r}" + (
+        "" if weights is None else f" with iteration weights {','.join(map(str, weights))}")
 
 
 def _lr(lr: float, step: int, steps: int) -> float:
@@ -213,7 +238,7 @@ def _bar(progress: bool, total: int, initial: int, name: str):
                 unit="step", dynamic_ncols=True)
 
 
-def _save(path: Path, net, opt, gen, rng, step: int, steps: int, loss: str) -> None:
+def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: dict) -> None:
     from safetensors.torch import save
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -222,12 +247,12 @@ def _save(path: Path, net, opt, gen, rng, step: int, steps: int, loss: str) -> N
         for k, v in st.items():
             tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
     tensors["rng.torch"] = gen.get_state().cpu()
-    meta = {"config": net.config.to_json(), "step": step, "steps": steps, "loss": loss,
+    meta = {"config": net.config.to_json(), "step": step, "steps": steps, **objective,
             "numpy_rng": rng.bit_generator.state, "param_groups": opt_state["param_groups"]}
     atomic_write_bytes(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}))
 
 
-def _restore(path: Path, net, opt, gen, rng, config: NetConfig, loss: str) -> int:
+def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: dict) -> int:
     from safetensors import safe_open
 
     try:
@@ -242,11 +267,15 @@ def _restore(path: Path, net, opt, gen, rng, config: NetConfig, loss: str) -> in
         raise CheckpointError(
             f"training state is for {saved}, this run asks for {config}", where=str(path),
             hint="pass resume=False (starts over) or another out_dir")
-    if meta.get("loss", "l1") != loss:  # states written before --loss existed trained L1
+    # States written before --loss / --iteration-weights existed trained plain L1.
+    saved_objective = {"loss": meta.get("loss", "l1"),
+                       "iteration_weights": meta.get("iteration_weights")}
+    if saved_objective != objective:
         raise CheckpointError(
-            f"training state was trained with loss {meta.get('loss', 'l1')!r}, this run asks "
-            f"for {loss!r}", where=str(path),
-            hint="pass the same loss, resume=False (starts over) or another out_dir")
+            f"training state was trained with {_describe(saved_objective)}, this run asks "
+            f"for {_describe(objective)}", where=str(path),
+            hint="pass the same loss and iteration weights, resume=False (starts over) or "
+                 "another out_dir")
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     load_state(net, model, str(path))
     state: dict = {}

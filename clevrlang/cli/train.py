@@ -101,6 +101,9 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
                    "paper's proportions).")
 @click.option("--loss", type=click.Choice(CODEC_LOSSES), default="l1", show_default=True,
               help="Per-iteration loss: L1 of the residual, or 1 - SSIM plus L1.")
+@click.option("--iteration-weights", default=None, callback=lambda c, p, v: _floats(v),
+              metavar="W1,W2,...",
+              help="Weight of each iteration's loss, one per iteration [default: all 1].")
 @click.option("--init", "init", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Start from these weights (and their network config): fine-tune with a "
                    "fresh optimizer and schedule.")
@@ -108,7 +111,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
 def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
-          code_channels, edge_channels, loss, init, device, out):
+          code_channels, edge_channels, loss, iteration_weights, init, device, out):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
     import os
 
@@ -120,9 +123,18 @@ def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, 
     r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
                     out_dir=out, resume=True, device=device, progress=True, width=width,
                     code_channels=code_channels, loss=loss, init=init,
-                    edge_channels=edge_channels)
+                    edge_channels=edge_channels, iteration_weights=iteration_weights)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
+
+
+def _floats(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(w) for w in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from None
 
 
 def _attach_engineered() -> None:

@@ -46,8 +46,25 @@ def test_resume_refuses_another_config(pool, tmp_path):
     with pytest.raises(CheckpointError, match="resume=False"):
         _train(pool, tmp_path, 2, width=64)
     assert _train(pool, tmp_path, 1, width=64, resume=False).step == 1
-    with pytest.raises(CheckpointError, match="loss 'l1', this run asks for 'ssim'"):
+    with pytest.raises(CheckpointError, match="loss 'l1', this run asks for loss 'ssim'"):
         _train(pool, tmp_path, 2, width=64, codec="fc_residual_shared", loss="ssim")
+
+
+def test_iteration_weights_weight_each_iterations_loss(pool, tmp_path):
+    plain = _train(pool, tmp_path / "a", 2)
+    ones = _train(pool, tmp_path / "b", 2, iteration_weights=[1, 1])
+    assert ones.losses == plain.losses  # all ones is the default objective
+    last = _train(pool, tmp_path / "c", 2, iteration_weights=[0, 2])
+    assert last.losses[0] != plain.losses[0]
+    meta = json.loads(last.path.with_suffix(".json").read_text())
+    assert meta["iteration_weights"] == [0.0, 2.0]
+    with pytest.raises(CheckpointError, match="iteration weights 0.0,2.0, this run asks for "
+                                              "loss 'l1'\n"):
+        _train(pool, tmp_path / "c", 3)
+    for bad, message in [([1], "1 iteration weights for a codec of 2"),
+                         ([1, -1], "must be finite, >= 0"), ([0, 0], "not all 0")]:
+        with pytest.raises(UsageError, match=message):
+            _train(pool, tmp_path / "d", 1, iteration_weights=bad)
 
 
 def test_bad_training_input(tmp_path):
