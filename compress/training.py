@@ -54,7 +54,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                 seed: int = 0, save_every: int = 200, pause_after: int | None = None,
                 code_channels: int = CODE_CHANNELS, loss: str = "l1",
                 init: str | Path | None = None, edge_channels: int = 0,
-                iteration_weights=None) -> TrainResult:
+                iteration_weights=None, more_images=None) -> TrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
@@ -63,7 +63,9 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     ``sum_t (1 - SSIM(x_t, x) + mean |r_t|)`` on each 32x32 crop (``loss="ssim"``: the
     metric the codec table reports, with the L1 term to keep colours); ``iteration_weights``
     (one per iteration, default all 1) weights each iteration's term, e.g. to favour the
-    iterations that a byte budget stops at. ``code_channels``:
+    iterations that a byte budget stops at. ``more_images``: a second pool (e.g. full-size
+    images, where ``images`` are thumbnails) that gives half of every batch's crops, so
+    that a codec meant for both sees both. ``code_channels``:
     bits per 16x16 pixels per iteration of the convolutional codecs; ``edge_channels``: the
     conv_lstm's full-resolution ends (0: the paper's proportions). ``init``: start from
     this weights file (its network config replaces ``width``, ``iterations`` and
@@ -78,7 +80,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         raise UsageError(f"unknown loss {loss!r} (use {' or '.join(CODEC_LOSSES)})")
     if edge_channels and codec_name != "conv_lstm":
         raise UsageError(f"--edge-channels is a conv_lstm setting, not one of {codec_name}")
-    pool = _image_pool(images)
+    pools = [_image_pool(images)] + ([] if more_images is None else [_image_pool(more_images)])
     dev = _device(device)
     if init is not None:
         net = load_net(init, expect=codec_name)
@@ -91,7 +93,8 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         net = build_net(config, seed)
     net = net.to(dev).train()
     iterations = config.iterations
-    objective = {"loss": loss, "iteration_weights": _weights(iteration_weights, iterations)}
+    objective = {"loss": loss, "iteration_weights": _weights(iteration_weights, iterations),
+                 "pools": len(pools)}
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -109,7 +112,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         while step < stop:
             for g in opt.param_groups:
                 g["lr"] = _lr(lr, step, steps)
-            value, last = _step(net, opt, _crops(pool, rng, batch).to(dev), iterations, gen,
+            value, last = _step(net, opt, _batch(pools, rng, batch).to(dev), iterations, gen,
                                 loss, objective["iteration_weights"])
             step += 1
             result.losses.append(value)
@@ -166,7 +169,8 @@ def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen,
 def _describe(objective: dict) -> str:
     weights = objective["iteration_weights"]
     return f"loss {objective['loss']!r}" + (
-        "" if weights is None else f" with iteration weights {','.join(map(str, weights))}")
+        "" if weights is None else f" with iteration weights {','.join(map(str, weights))}"
+    ) + ("" if objective["pools"] == 1 else f" on {objective['pools']} image pools")
 
 
 def _lr(lr: float, step: int, steps: int) -> float:
@@ -208,6 +212,13 @@ def _image_pool(images) -> list[np.ndarray]:
             raise DataError(f"training image {i} is {im.shape[1]}x{im.shape[0]}, smaller than "
                             f"the {CROP}x{CROP} crops")
     return pool
+
+
+def _batch(pools: list[list[np.ndarray]], rng: np.random.Generator, batch: int
+           ) -> torch.Tensor:
+    """``batch`` crops, split evenly between the pools (the first takes the odd one)."""
+    sizes = [batch // len(pools) + (k < batch % len(pools)) for k in range(len(pools))]
+    return torch.cat([_crops(pool, rng, n) for pool, n in zip(pools, sizes) if n])
 
 
 def _crops(pool: list[np.ndarray], rng: np.random.Generator, batch: int) -> torch.Tensor:
@@ -269,7 +280,8 @@ def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: dict)
             hint="pass resume=False (starts over) or another out_dir")
     # States written before --loss / --iteration-weights existed trained plain L1.
     saved_objective = {"loss": meta.get("loss", "l1"),
-                       "iteration_weights": meta.get("iteration_weights")}
+                       "iteration_weights": meta.get("iteration_weights"),
+                       "pools": meta.get("pools", 1)}
     if saved_objective != objective:
         raise CheckpointError(
             f"training state was trained with {_describe(saved_objective)}, this run asks "

@@ -89,6 +89,9 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--split", default="train", show_default=True)
 @click.option("--images", "n_images", type=click.IntRange(min=1), default=None,
               help="Use the first N images of the split (as 32x32 thumbnails).")
+@click.option("--full-images", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also train on 32x32 crops of the first N full-size images (half of every "
+                   "batch), so that whole images coded as tiles look like their training data.")
 @click.option("--iterations", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=3000, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True)
@@ -110,20 +113,22 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
-def codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
-          code_channels, edge_channels, loss, iteration_weights, init, device, out):
+def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
+          width, code_channels, edge_channels, loss, iteration_weights, init, device, out):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
     import os
 
     from clevrlang.compress import train_codec
-    from clevrlang.thumbnails import world_thumbnails
+    from clevrlang.thumbnails import world_images, world_thumbnails
 
     images = world_thumbnails(world_dir, split, n_images)
+    more = list(world_images(world_dir, split, full_images)) if full_images else None
     out = out or os.path.join(world_dir, "models", "codecs")
     r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
                     out_dir=out, resume=True, device=device, progress=True, width=width,
                     code_channels=code_channels, loss=loss, init=init,
-                    edge_channels=edge_channels, iteration_weights=iteration_weights)
+                    edge_channels=edge_channels, iteration_weights=iteration_weights,
+                    more_images=more)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

@@ -67,6 +67,20 @@ def test_iteration_weights_weight_each_iterations_loss(pool, tmp_path):
             _train(pool, tmp_path / "d", 1, iteration_weights=bad)
 
 
+def test_a_second_pool_gives_half_of_every_batch(pool, tmp_path):
+    from clevrlang.compress.training import _batch
+
+    dark, light = [np.zeros((32, 32, 3), np.uint8)], [np.full((64, 48, 3), 255, np.uint8)]
+    crops = _batch([dark, light], np.random.default_rng(0), 5)
+    assert crops.shape == (5, 3, 32, 32)
+    assert crops.amax((1, 2, 3)).tolist() == [-0.5] * 3 + [0.5] * 2
+    r = _train(pool, tmp_path, 1, more_images=synthetic_images(2, size=(96, 64), seed=2))
+    assert json.loads(r.path.with_suffix(".json").read_text())["pools"] == 2
+    with pytest.raises(CheckpointError, match="'l1' on 2 image pools, this run asks for loss "
+                                              "'l1'\n"):
+        _train(pool, tmp_path, 2)
+
+
 def test_bad_training_input(tmp_path):
     with pytest.raises(UsageError, match="not a learned codec"):
         train_codec(synthetic_images(1), "jpeg", out_dir=tmp_path)
