@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,34 @@ from .networks import (CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, 
 log = logging.getLogger(__name__)
 CROP = 32
 STATE_KEY = "clevrlang_train"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a run minimises; saved with its state, and a resume must ask for the same."""
+
+    loss: str = "l1"
+    iteration_weights: tuple[float, ...] | None = None  # None: all 1
+    pools: int = 1  # image pools that share each batch
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> Objective:
+        # States written before --loss / --iteration-weights / --full-images: plain L1.
+        weights = meta.get("iteration_weights")
+        return cls(meta.get("loss", "l1"), None if weights is None else tuple(weights),
+                   meta.get("pools", 1))
+
+    def to_meta(self) -> dict:
+        d = asdict(self)
+        d["iteration_weights"] = None if self.iteration_weights is None else list(
+            self.iteration_weights)
+        return d
+
+    def __str__(self) -> str:
+        text = f"loss {self.loss!r}"
+        if self.iteration_weights is not None:
+            text += f" with iteration weights {','.join(map(str, self.iteration_weights))}"
+        return text + ("" if self.pools == 1 else f" on {self.pools} image pools")
 
 
 @dataclass
@@ -93,8 +121,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         net = build_net(config, seed)
     net = net.to(dev).train()
     iterations = config.iterations
-    objective = {"loss": loss, "iteration_weights": _weights(iteration_weights, iterations),
-                 "pools": len(pools)}
+    objective = Objective(loss, _weights(iteration_weights, iterations), len(pools))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -113,7 +140,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
             for g in opt.param_groups:
                 g["lr"] = _lr(lr, step, steps)
             value, last = _step(net, opt, _batch(pools, rng, batch).to(dev), iterations, gen,
-                                loss, objective["iteration_weights"])
+                                objective)
             step += 1
             result.losses.append(value)
             bar.update(1)
@@ -121,7 +148,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
             if step % save_every == 0 or step == stop:
                 _save(state_path, net, opt, gen, rng, step, steps, objective)
                 extra = {"step": step, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
-                         "crop": CROP, **objective}
+                         "crop": CROP, **objective.to_meta()}
                 if init is not None:
                     extra["init"] = str(init)
                 save_net(result.path, net, extra=extra)
@@ -134,11 +161,11 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     return result
 
 
-def _weights(weights, iterations: int) -> list[float] | None:
-    """The per-iteration loss weights as a list (None: all 1), checked."""
+def _weights(weights, iterations: int) -> tuple[float, ...] | None:
+    """The per-iteration loss weights (None: all 1), checked."""
     if weights is None:
         return None
-    weights = [float(w) for w in weights]
+    weights = tuple(float(w) for w in weights)
     if len(weights) != iterations:
         raise UsageError(f"{len(weights)} iteration weights for a codec of {iterations} "
                          f"iterations: give one per iteration")
@@ -149,28 +176,21 @@ def _weights(weights, iterations: int) -> list[float] | None:
 
 
 def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen,
-          loss_name: str = "l1", weights: list[float] | None = None) -> tuple:
+          objective: Objective) -> tuple:
     tiles = crops_to_tiles(crops, net.tile)
     step_loss = None
-    if loss_name == "ssim":
+    if objective.loss == "ssim":
         def step_loss(recon, x):
             return ssim_loss(tiles_to_crops(recon, crops.shape), crops) + l1_loss(recon, x)
     _, losses, _ = unroll(net, tiles, iterations, sample=True, generator=gen,
                           step_loss=step_loss)
-    stacked = torch.stack(losses)
+    stacked, weights = torch.stack(losses), objective.iteration_weights
     loss = stacked.sum() if weights is None else stacked @ stacked.new_tensor(weights)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
     opt.step()
     return float(loss.detach()), float(losses[-1].detach())
-
-
-def _describe(objective: dict) -> str:
-    weights = objective["iteration_weights"]
-    return f"loss {objective['loss']!r}" + (
-        "" if weights is None else f" with iteration weights {','.join(map(str, weights))}"
-    ) + ("" if objective["pools"] == 1 else f" on {objective['pools']} image pools")
 
 
 def _lr(lr: float, step: int, steps: int) -> float:
@@ -249,7 +269,8 @@ def _bar(progress: bool, total: int, initial: int, name: str):
                 unit="step", dynamic_ncols=True)
 
 
-def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: dict) -> None:
+def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: Objective
+          ) -> None:
     from safetensors.torch import save
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -258,12 +279,13 @@ def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: dict
         for k, v in st.items():
             tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
     tensors["rng.torch"] = gen.get_state().cpu()
-    meta = {"config": net.config.to_json(), "step": step, "steps": steps, **objective,
+    meta = {"config": net.config.to_json(), "step": step, "steps": steps, **objective.to_meta(),
             "numpy_rng": rng.bit_generator.state, "param_groups": opt_state["param_groups"]}
     atomic_write_bytes(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}))
 
 
-def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: dict) -> int:
+def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: Objective
+             ) -> int:
     from safetensors import safe_open
 
     try:
@@ -278,16 +300,13 @@ def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: dict)
         raise CheckpointError(
             f"training state is for {saved}, this run asks for {config}", where=str(path),
             hint="pass resume=False (starts over) or another out_dir")
-    # States written before --loss / --iteration-weights existed trained plain L1.
-    saved_objective = {"loss": meta.get("loss", "l1"),
-                       "iteration_weights": meta.get("iteration_weights"),
-                       "pools": meta.get("pools", 1)}
+    saved_objective = Objective.from_meta(meta)
     if saved_objective != objective:
         raise CheckpointError(
-            f"training state was trained with {_describe(saved_objective)}, this run asks "
-            f"for {_describe(objective)}", where=str(path),
-            hint="pass the same loss and iteration weights, resume=False (starts over) or "
-                 "another out_dir")
+            f"training state was trained with {saved_objective}, this run asks for "
+            f"{objective}", where=str(path),
+            hint="pass the same loss, iteration weights and image pools, resume=False (starts "
+                 "over) or another out_dir")
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     load_state(net, model, str(path))
     state: dict = {}
