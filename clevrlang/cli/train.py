@@ -34,6 +34,9 @@ def train():
 @click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Start from this model checkpoint's weights and network config (fine-tune: "
                    "fresh optimizer and schedule).")
+@click.option("--widen", type=click.IntRange(min=1), default=None, metavar="CHANNELS",
+              help="With --init: first widen its network to CHANNELS channels, computing the "
+                   "same answers (Net2Net), then train on.")
 @click.option("--pretrain-stem", type=click.IntRange(min=0), default=0, metavar="STEPS",
               help="First pretrain the stem on dense labels for STEPS steps (OUT/stem.safetensors).")
 @click.option("--aux-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -52,8 +55,8 @@ def train():
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
-            val_split, limit, stem, init, pretrain_stem, aux_weight, count_head, pool, image_skip,
-            seed, save_every, val_every, threads, quiet):
+            val_split, limit, stem, init, widen, pretrain_stem, aux_weight, count_head, pool,
+            image_skip, seed, save_every, val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
@@ -70,7 +73,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
                         format="%(levelname)s %(name)s: %(message)s")
     r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
                     resume=resume, channels=channels, width=width, train_split=train_split,
-                    val_split=val_split, limit=limit, stem=stem, init=init,
+                    val_split=val_split, limit=limit, stem=stem, init=init, widen=widen or 0,
                     pretrain_stem=pretrain_stem, aux_weight=aux_weight,
                     count_head=count_head, pool=pool,
                     image_skip=image_skip, seed=seed, save_every=save_every,

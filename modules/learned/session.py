@@ -59,13 +59,14 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
                 val_every: int = 500, aux_weight: float = 0.0, count_head: bool = False,
                 pool: str = "max2",
-                image_skip: bool = False, init: str | None = None,
+                image_skip: bool = False, init: str | None = None, widen: int = 0,
                 progress: bool = True) -> dict:
     """Train (or resume) on a world; returns the final validation result and paths.
 
     ``init``: a model checkpoint to start from (its network config replaces ``channels``,
-    ``width``, ``pool`` and ``image_skip``; ``count_head`` may add a count head to it); a
-    fresh optimizer and schedule, unlike ``resume``.
+    ``width``, ``pool`` and ``image_skip``; ``count_head`` may add a count head to it, and
+    ``widen`` more channels, keeping what it computes: see :mod:`.widen`); a fresh optimizer
+    and schedule, unlike ``resume``.
     """
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
@@ -87,7 +88,12 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
         config = load_model(init)[0].config
         if count_head:
             config = replace(config, count_head=True)
+        if widen:
+            config = _widened(config, widen, init)
         size = config.image_size
+    elif widen:
+        raise UsageError("--widen widens the network of an --init checkpoint",
+                         hint="pass --init CK (a fresh run takes --channels)")
     if pretrain_stem and not resume and not init:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
     train, val = load_splits(root, train_split, val_split, size, limit, progress,
@@ -103,6 +109,15 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     result.update(out=str(out), train_questions=len(train),
                   train_images=int(len(np.unique(train.image_ids))), val_questions=len(val))
     return result
+
+
+def _widened(config: ModelConfig, channels: int, init) -> ModelConfig:
+    from clevrlang.modules.learned.widen import wider_config
+
+    try:
+        return wider_config(config, channels)
+    except ValueError as e:
+        raise UsageError(f"--widen {channels}: {init}: {e}") from None
 
 
 def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, progress: bool) -> Path:

@@ -215,8 +215,15 @@ class Trainer:
             self.net = DDP(self.model, device_ids=ids, find_unused_parameters=True)
 
     def _init_from(self, init, model_config: ModelConfig) -> None:
-        """Start from ``init``'s weights; only a count head may be new (initialised fresh)."""
+        """Start from ``init``'s weights, widened (:mod:`.widen`) if this run's network has
+        more channels; only a count head may be new (initialised fresh)."""
         source, _ = ck.load_model(init)
+        narrow = source.config.channels
+        if model_config.channels > narrow:
+            from clevrlang.modules.learned.widen import widen
+
+            source = widen(source, model_config.channels, seed=self.cfg.seed)
+            log.info("%s widened from %d to %d channels", init, narrow, model_config.channels)
         if replace(source.config, count_head=model_config.count_head) != model_config:
             raise UsageError(f"{init} holds a network of another config than this run's")
         missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)

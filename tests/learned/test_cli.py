@@ -45,3 +45,18 @@ def test_missing_world_split_is_a_clear_error(tmp_path, cli):
     (tmp_path / "images").mkdir()
     code, _, stderr = cli("train", "learned", "--world", tmp_path, "--quiet")
     assert code == 1 and "no 'train' split" in stderr
+
+
+def test_widen_an_init_checkpoint(world, tmp_path, cli):
+    args = ["train", "learned", "--world", world, "--epochs", "1", "--batch", "8",
+            "--width", "64", "--quiet"]
+    code, _, stderr = cli(*args, "--channels", "8", "--out", tmp_path / "a")
+    assert code == 0, stderr
+    init = tmp_path / "a" / "model.safetensors"
+    code, _, stderr = cli(*args, "--init", init, "--widen", "12", "--out", tmp_path / "b")
+    assert code == 0, stderr
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["config"]["channels"] == 12
+    code, _, stderr = cli(*args, "--init", init, "--widen", "8", "--out", tmp_path / "c")
+    assert code == 1 and "already has 8 channels" in stderr and "Traceback" not in stderr
+    code, _, stderr = cli(*args, "--widen", "12", "--out", tmp_path / "d")
+    assert code == 1 and "--init" in stderr
