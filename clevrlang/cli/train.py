@@ -24,8 +24,9 @@ def train():
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue exactly where OUT/last.safetensors stopped.")
 @click.option("--channels", type=click.IntRange(min=8), default=32, show_default=True)
-@click.option("--width", type=click.IntRange(min=32), default=128, show_default=True,
-              help="Image width the network sees (height keeps the aspect).")
+@click.option("--width", type=click.IntRange(min=32), default=None,
+              help="Image width the network sees, height keeping the aspect [default: 128; "
+                   "with --init, its width, and another only for a global-pool classifier].")
 @click.option("--split", "train_split", default="train", show_default=True)
 @click.option("--val-split", default="val", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N questions.")

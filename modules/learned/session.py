@@ -54,7 +54,7 @@ def accuracy_table(val: dict) -> str:
 
 def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float = 5e-4,
                 device: str = "auto", resume: bool = False, channels: int = 32,
-                width: int = 128, train_split: str = "train", val_split: str = "val",
+                width: int | None = None, train_split: str = "train", val_split: str = "val",
                 limit: int | None = None, stem: str | None = None,
                 pretrain_stem: int = 0, seed: int = 0, save_every: int = 100,
                 val_every: int = 500, aux_weight: float = 0.0, count_head: bool = False,
@@ -64,9 +64,9 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     """Train (or resume) on a world; returns the final validation result and paths.
 
     ``init``: a model checkpoint to start from (its network config replaces ``channels``,
-    ``width``, ``pool`` and ``image_skip``; ``count_head`` may add a count head to it, and
-    ``widen`` more channels, keeping what it computes: see :mod:`.widen`); a fresh optimizer
-    and schedule, unlike ``resume``.
+    ``pool`` and ``image_skip``; ``count_head`` may add a count head to it, ``widen`` more
+    channels, keeping what it computes (see :mod:`.widen`), and ``width`` another input size
+    if its classifier pools globally); a fresh optimizer and schedule, unlike ``resume``.
     """
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
@@ -78,7 +78,8 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     if train_split not in w.splits():
         raise DataError(f"no '{train_split}' split (splits: {', '.join(w.splits()) or 'none'})",
                         where=str(root))
-    size = input_size(*world_image_size(w, train_split), target_width=width)
+    image_size = world_image_size(w, train_split)
+    size = input_size(*image_size, target_width=width or 128)
     config = ModelConfig(channels=channels, image_size=size,
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
                          count_head=count_head, classifier_pool=pool, image_skip=image_skip)
@@ -90,6 +91,8 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
             config = replace(config, count_head=True)
         if widen:
             config = _widened(config, widen, init)
+        if width:
+            config = _resized(config, input_size(*image_size, target_width=width), init)
         size = config.image_size
     elif widen:
         raise UsageError("--widen widens the network of an --init checkpoint",
@@ -118,6 +121,14 @@ def _widened(config: ModelConfig, channels: int, init) -> ModelConfig:
         return wider_config(config, channels)
     except ValueError as e:
         raise UsageError(f"--widen {channels}: {init}: {e}") from None
+
+
+def _resized(config: ModelConfig, size: tuple[int, int], init) -> ModelConfig:
+    if size != config.image_size and config.classifier_pool != "global":
+        raise UsageError(f"--width {size[0]}: {init} was trained at {config.image_size[0]} "
+                         "wide, and its classifier (--pool max2) has weights per position",
+                         hint="only a --pool global network runs at another size")
+    return replace(config, image_size=size)
 
 
 def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, progress: bool) -> Path:

@@ -224,7 +224,10 @@ class Trainer:
 
             source = widen(source, model_config.channels, seed=self.cfg.seed)
             log.info("%s widened from %d to %d channels", init, narrow, model_config.channels)
-        if replace(source.config, count_head=model_config.count_head) != model_config:
+        resized = source.config.classifier_pool == "global"  # no weights per position
+        same = replace(source.config, count_head=model_config.count_head,
+                       image_size=model_config.image_size if resized else source.config.image_size)
+        if same != model_config:
             raise UsageError(f"{init} holds a network of another config than this run's")
         missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
         if unexpected or any(not k.startswith("density.") for k in missing):

@@ -60,3 +60,22 @@ def test_widen_an_init_checkpoint(world, tmp_path, cli):
     assert code == 1 and "already has 8 channels" in stderr and "Traceback" not in stderr
     code, _, stderr = cli(*args, "--widen", "12", "--out", tmp_path / "d")
     assert code == 1 and "--init" in stderr
+
+
+def test_init_at_another_width(world, tmp_path, cli):
+    args = ["train", "learned", "--world", world, "--epochs", "1", "--batch", "8",
+            "--channels", "8", "--quiet"]
+    for pool in ("global", "max2"):
+        code, _, stderr = cli(*args, "--width", "64", "--pool", pool, "--out", tmp_path / pool)
+        assert code == 0, stderr
+    code, _, stderr = cli(*args, "--init", tmp_path / "global" / "model.safetensors",
+                          "--width", "96", "--out", tmp_path / "wider")
+    assert code == 0, stderr
+    config = json.loads((tmp_path / "wider" / "config.json").read_text())["config"]
+    assert config["image_size"] == [96, 64] and config["classifier_pool"] == "global"
+    code, _, stderr = cli(*args, "--init", tmp_path / "max2" / "model.safetensors",
+                          "--width", "96", "--out", tmp_path / "refused")
+    assert code == 1 and "weights per position" in stderr and "Traceback" not in stderr
+    code, _, stderr = cli(*args, "--init", tmp_path / "max2" / "model.safetensors",
+                          "--out", tmp_path / "same")  # no --width: the checkpoint's own
+    assert code == 0, stderr
