@@ -194,7 +194,8 @@ def _charts(cmp: Comparison, out_dir: str) -> list[str]:
                   ["Overall"] + [QUESTION_TYPE_LABELS[q] for q in QUESTION_TYPES], rotation=30)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend()
+    # Outside the axes: every column can reach 100 %, so no corner inside is free.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(f"Accuracy per question type ({len(cmp.questions)} questions)")
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, "accuracy_by_type.png"), dpi=110)
@@ -202,7 +203,7 @@ def _charts(cmp: Comparison, out_dir: str) -> list[str]:
     names.append("accuracy_by_type.png")
     compressed = [r for r in cmp.rows if r.codec is not None]
     if compressed:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(8, 4))
         for (backend, codec) in sorted({(r.backend, r.codec) for r in compressed}):
             pts = sorted((r.mean_bytes, 100 * r.table.overall) for r in compressed
                          if r.backend == backend and r.codec == codec)
@@ -212,7 +213,7 @@ def _charts(cmp: Comparison, out_dir: str) -> list[str]:
                 ax.axhline(100 * r.table.overall, linestyle=":", color="gray")
         ax.set_xlabel("bytes per image (header-less payload)")
         ax.set_ylabel("accuracy (%)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.set_title("Compress, then answer")
         fig.tight_layout()
         fig.savefig(os.path.join(out_dir, "accuracy_vs_bytes.png"), dpi=110)
