@@ -77,7 +77,7 @@ def make(out, images, split, questions_per_image, cogent, size, seed, workers, s
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def merge(out, shard_dirs, quiet):
     """Join the shard folders SHARD_DIRS (from `make --shard K/N`) into OUT."""
-    from clevrlang.world.make import merge_worlds
+    from clevrlang.world.merge import merge_worlds
 
     for r in merge_worlds(out, list(shard_dirs), progress=not quiet):
         click.echo(f"{r.split}: {r.images} images, {r.questions} questions in {out} "

@@ -1,4 +1,4 @@
-"""Making a world (``clevr world make``) and joining shards (``clevr world merge``).
+"""Making a world (``clevr world make``); joining shards is :mod:`.merge`.
 
 The images of a split are made in blocks of 250 (CLEVR's question generator resets its
 answer-balancing counts every 250 scenes, so a block is the largest unit whose questions do
@@ -148,7 +148,7 @@ class Parts:
             layout.write_json(self.manifest_path, want)
         elif have != want:
             raise UsageError(f"{self.out} already holds split {self.split!r} made with other "
-                             f"options ({_differences(have, want)})",
+                             f"options ({option_differences(have, want)})",
                              hint="re-run with the same options to resume, or use a new folder")
 
     def folders(self) -> list[Path]:
@@ -157,7 +157,7 @@ class Parts:
                 self.out / "scenes", self.out / "questions"]
 
 
-def _differences(have: dict, want: dict) -> str:
+def option_differences(have: dict, want: dict) -> str:
     old, new = have.get("spec") or {}, want["spec"]
     out = [f"{_OPTION.get(k, k)} was {old.get(k)!r}, now {new[k]!r}"
            for k in new if old.get(k) != new[k]]
@@ -288,7 +288,7 @@ def assemble(out: str | os.PathLike, spec: WorldSpec) -> int:
     return count
 
 
-def _progress(total: int, initial: int, desc: str, enabled: bool):
+def progress_bar(total: int, initial: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, initial=initial, desc=desc, unit="img", disable=not enabled,
@@ -312,7 +312,7 @@ def make_world(out: str | os.PathLike, spec: WorldSpec, *, shard: Shard = Shard(
     todo = [b for b in blocks if not parts.done(b)]
     total = sum(len(spec.block_images(b)) for b in blocks)
     resumed = total - sum(len(spec.block_images(b)) for b in todo)
-    with _progress(total, resumed, f"{spec.split}", progress) as bar:
+    with progress_bar(total, resumed, f"{spec.split}", progress) as bar:
         if workers > 1 and len(todo) > 1:
             _run_pool(out, spec, todo, workers, bar.update)
         else:
@@ -377,66 +377,3 @@ def _run_pool(out: Path, spec: WorldSpec, todo: list[int], workers: int, tick) -
             for f in done:
                 f.result()  # re-raises a worker's error
     drain()
-
-
-# ---------------------------------------------------------------------------------- merge
-
-def _shards_of(split: str, dirs: list[Path]) -> tuple[WorldSpec, list[tuple[Path, Shard]]]:
-    found = []
-    for d in dirs:
-        m = Parts(d, split).manifest()
-        if m is None:
-            raise DataError(f"holds no shard of split {split!r}", where=str(d))
-        if m.get("format") != PARTS_FORMAT or not m.get("shard"):
-            raise DataError(f"split {split!r} here is not a shard", where=str(d),
-                            hint="merge joins folders made with `clevr world make --shard K/N`")
-        found.append((d, WorldSpec(**m["spec"]), Shard(*m["shard"])))
-    spec, n = found[0][1], found[0][2].n
-    for d, s, sh in found:
-        if s != spec or sh.n != n:
-            diff = _differences({"spec": asdict(s), "shard": [sh.k, sh.n]},
-                                {"spec": asdict(spec), "shard": [sh.k, n]})
-            raise UsageError(f"{d} was made with other options than {found[0][0]}: {diff}")
-        missing = [b for b in sh.blocks(s) if not Parts(d, split).done(b)]
-        if missing:
-            raise DataError(f"shard {sh.k}/{sh.n} of split {split!r} is unfinished "
-                            f"({len(missing)} blocks to go)", where=str(d),
-                            hint="re-run its `clevr world make ... --shard` command first")
-    ks = sorted(sh.k for _, _, sh in found)
-    if ks != list(range(n)):
-        lacking = sorted(set(range(n)) - set(ks))
-        raise UsageError(f"split {split!r}: expected shards 0..{n - 1} once each, got {ks}"
-                         + (f" (missing {lacking})" if lacking else ""))
-    return spec, [(d, sh) for d, _, sh in found]
-
-
-def merge_worlds(out: str | os.PathLike, shard_dirs: list, *, progress: bool = True
-                 ) -> list[MakeResult]:
-    """Join the shards in ``shard_dirs`` into ``out``: the same files as one whole run."""
-    start, out = time.perf_counter(), Path(out)
-    dirs = [Path(d) for d in shard_dirs]
-    if not dirs:
-        raise UsageError("merge needs at least one shard folder")
-    if any(d.resolve() == out.resolve() for d in dirs):
-        raise UsageError("merge writes a new folder; OUT must not be one of the shards")
-    splits = sorted({p.parent.name for d in dirs for p in (d / ".parts").glob("*/manifest.json")})
-    if not splits:
-        raise DataError("no shards found (no .parts/<split>/manifest.json)", where=str(dirs[0]))
-    results = []
-    for split in splits:
-        spec, shards = _shards_of(split, dirs)
-        parts = Parts(out, split)
-        parts.dir.mkdir(parents=True, exist_ok=True)
-        parts.claim(spec, Shard())
-        layout.remove_temp_files(parts.folders())
-        with _progress(spec.images, 0, f"merge {split}", progress) as bar:
-            for d, sh in shards:
-                for b in sh.blocks(spec):
-                    for i in spec.block_images(b):
-                        for rel in (layout.mask_relpath(split, i), layout.image_relpath(split, i)):
-                            layout.link_or_copy(d / rel, out / rel)
-                        bar.update(1)
-                    layout.link_or_copy(Parts(d, split).path(b), parts.path(b))
-        n = assemble(out, spec)
-        results.append(MakeResult(out, split, spec.images, 0, n, time.perf_counter() - start))
-    return results

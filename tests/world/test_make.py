@@ -20,7 +20,8 @@ from clevrlang.data import load_questions, load_scenes, scene_for
 from clevrlang.errors import DataError, UsageError
 from clevrlang.world import layout
 from clevrlang.world.layout import open_world
-from clevrlang.world.make import Shard, WorldSpec, cogent_split, make_world, merge_worlds
+from clevrlang.world.make import Shard, WorldSpec, cogent_split, make_world
+from clevrlang.world.merge import merge_worlds
 from clevrlang.world.scenes import cogent_combos, placement_violations
 
 HAVE_QUESTIONS = importlib.util.find_spec("clevrlang.world.questions") is not None
