@@ -50,6 +50,9 @@ def train():
               help="Classifier pooling: IEP's 2x2 max pool + flatten, or global mean and max.")
 @click.option("--image-skip", is_flag=True,
               help="Every module also sees the stem's features (TbD/FiLM-style).")
+@click.option("--context", default="", metavar="FAMILIES",
+              help="Comma-separated module families (e.g. same,relate) whose modules also read "
+                   "a summary of their whole input map; may be added to an --init model.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
@@ -57,7 +60,7 @@ def train():
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
             val_split, limit, stem, init, widen, pretrain_stem, aux_weight, count_head, pool,
-            image_skip, seed, save_every, val_every, threads, quiet):
+            image_skip, context, seed, save_every, val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
@@ -78,7 +81,8 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
                     pretrain_stem=pretrain_stem, aux_weight=aux_weight,
                     count_head=count_head, pool=pool,
                     image_skip=image_skip, seed=seed, save_every=save_every,
-                    val_every=val_every, progress=not quiet)
+                    val_every=val_every, progress=not quiet,
+                    context=tuple(f.strip() for f in context.split(",") if f.strip()))
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         click.echo(f"step {r['step']}: {r['train_questions']} training questions on "
                    f"{r['train_images']} images, {r['seconds'] / 3600:.2f} h of training; "

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from clevrlang.modules.learned.modules import Classifier, build_modules, module_tokens
+from clevrlang.modules.learned.modules import (Classifier, build_modules, module_families,
+                                               module_tokens)
 from clevrlang.modules.learned.stem import STRIDE, Stem
 from clevrlang.vocabulary import ANSWERS, BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, FUNCTIONS, Type
 
@@ -52,6 +53,7 @@ class ModelConfig:
     set_head: bool = False  # a 1x1 conv marking each set module's objects (see .aux)
     count_head: bool = False  # a 1x1 conv mapping where each set's objects are centred (.aux)
     image_skip: bool = False  # every module also sees the stem's features (TbD/FiLM-style)
+    context: tuple[str, ...] = ()  # families whose modules read a summary of the whole map
     tokens: tuple[str, ...] = field(default_factory=module_tokens)
     answers: tuple[str, ...] = ANSWERS
 
@@ -74,7 +76,7 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config field(s) {sorted(unknown)}")
-        for key in ("image_size", "stem_widths", "tokens", "answers"):
+        for key in ("image_size", "stem_widths", "tokens", "answers", "context"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -89,6 +91,9 @@ class ModelConfig:
                     f"unknown {extra[:5]})" if missing or extra else "module token order differs")
         if self.answers != ANSWERS:
             return "answer list differs from the vocabulary's ANSWERS"
+        unknown = sorted(set(self.context) - set(module_families()))
+        if unknown:
+            return f"context names unknown module families {unknown}"
         return None
 
 
@@ -110,7 +115,8 @@ class NMN(nn.Module):
         c = config.channels
         h, w = config.feature_size
         self.stem = Stem(c, config.stem_widths)
-        self.mods = build_modules(c, config.coords, config.relate_dilation, config.image_skip)
+        self.mods = build_modules(c, config.coords, config.relate_dilation, config.image_skip,
+                                  config.context)
         self.classifier = Classifier(c, h, w, len(config.answers), config.classifier_proj,
                                      config.classifier_hidden, config.classifier_pool)
         if config.set_head:

@@ -9,7 +9,10 @@ function names -- and a module's arity is its function's number of data inputs.
 * ``scene`` has no module: it is the stem's feature map of the image;
 * a unary module is a residual block of two 3x3 convolutions;
 * a binary module concatenates its two inputs (2C channels), projects them back to C with a
-  1x1 convolution and applies a residual block.
+  1x1 convolution and applies a residual block;
+* the modules of the families named in ``context`` (e.g. ``same``, ``relate``) also read a
+  summary of their whole input map (:class:`ResidualBlock`), because what they compute at a
+  cell depends on an object anywhere in the image, far beyond two 3x3 convolutions.
 
 >>> "filter_color[red]" in module_tokens() and "relate[left]" in module_tokens()
 True
@@ -93,29 +96,50 @@ class ResidualBlock(nn.Module):
     The first convolution may also see the two coordinate channels (``coords``: tells left
     from right without a large receptive field) and the stem's features of the image
     (``image``: TbD/FiLM-style, so a module need not carry the picture down the chain).
+
+    With ``context``, its output also gets, at every cell, a linear map of one C-vector
+    summarising the whole input: an attention-weighted mean of ``x`` (the weights a softmax
+    over cells of a 1x1 conv, as in GCNet's context block), so ``same_color`` can compare
+    each cell with the one object its input marks, wherever that object is. Both layers start
+    at zero: the summary starts as the plain mean and adds nothing, so a trained network given
+    a context path computes what it did before (``--init CK --context``).
     """
 
     def __init__(self, channels: int, coords: bool = False, dilation: int = 1,
-                 image: int = 0):
+                 image: int = 0, context: bool = False):
         super().__init__()
         extra = (2 if coords else 0) + image
         self.coords = coords
         self.conv1 = nn.Conv2d(channels + extra, channels, 3, padding=dilation, dilation=dilation)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        if context:
+            self.attend = nn.Conv2d(channels, 1, 1)
+            self.context = nn.Linear(channels, channels)
+            for layer in (self.attend, self.context):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def summary(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C): the attention-weighted mean of ``x`` over its cells."""
+        weights = torch.softmax(self.attend(x).flatten(2), -1)  # (N, 1, H*W)
+        return (x.flatten(2) * weights).sum(-1)
 
     def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
         parts = [x] if image is None else [x, image]
         if self.coords:
             n, _, height, width = x.shape
             parts.append(coord_maps(height, width, x.device, x.dtype).expand(n, 2, height, width))
-        h = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
-        return F.relu(x + self.conv2(F.relu(self.conv1(h))))
+        h = self.conv1(parts[0] if len(parts) == 1 else torch.cat(parts, 1))
+        if hasattr(self, "context"):
+            h = h + self.context(self.summary(x))[:, :, None, None]
+        return F.relu(x + self.conv2(F.relu(h)))
 
 
 class UnaryModule(nn.Module):
-    def __init__(self, channels: int, coords: bool = False, dilation: int = 1, image: int = 0):
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1, image: int = 0,
+                 context: bool = False):
         super().__init__()
-        self.block = ResidualBlock(channels, coords, dilation, image)
+        self.block = ResidualBlock(channels, coords, dilation, image, context)
 
     def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
         return self.block(x, image)
@@ -124,10 +148,11 @@ class UnaryModule(nn.Module):
 class BinaryModule(nn.Module):
     """cat(a, b) -> 1x1 conv (2C -> C) -> relu -> residual block."""
 
-    def __init__(self, channels: int, coords: bool = False, dilation: int = 1, image: int = 0):
+    def __init__(self, channels: int, coords: bool = False, dilation: int = 1, image: int = 0,
+                 context: bool = False):
         super().__init__()
         self.project = nn.Conv2d(2 * channels, channels, 1)
-        self.block = ResidualBlock(channels, coords, dilation, image)
+        self.block = ResidualBlock(channels, coords, dilation, image, context)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor,
                 image: torch.Tensor | None = None) -> torch.Tensor:
@@ -162,11 +187,19 @@ class Classifier(nn.Module):
 
 
 def build_modules(channels: int, coords: bool, relate_dilation: int,
-                  image_skip: bool = False) -> nn.ModuleDict:
-    """One module per token: unary or binary by the function's arity."""
+                  image_skip: bool = False, context: tuple[str, ...] = ()) -> nn.ModuleDict:
+    """One module per token: unary or binary by the function's arity; the families in
+    ``context`` get the whole-input summary."""
     out = nn.ModuleDict()
     for token, arity in module_arity().items():
-        dilation = relate_dilation if family_of(token) == "relate" else 1
+        family = family_of(token)
+        dilation = relate_dilation if family == "relate" else 1
         cls = BinaryModule if arity == 2 else UnaryModule
-        out[token] = cls(channels, coords, dilation, channels if image_skip else 0)
+        out[token] = cls(channels, coords, dilation, channels if image_skip else 0,
+                         family in context)
     return out
+
+
+def module_families() -> tuple[str, ...]:
+    """The families of the module tokens (what ``context`` may name), in vocabulary order."""
+    return tuple(dict.fromkeys(family_of(t) for t in module_tokens()))

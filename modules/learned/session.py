@@ -60,13 +60,14 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 val_every: int = 500, aux_weight: float = 0.0, count_head: bool = False,
                 pool: str = "max2",
                 image_skip: bool = False, init: str | None = None, widen: int = 0,
-                progress: bool = True) -> dict:
+                context: tuple[str, ...] = (), progress: bool = True) -> dict:
     """Train (or resume) on a world; returns the final validation result and paths.
 
     ``init``: a model checkpoint to start from (its network config replaces ``channels``,
     ``pool`` and ``image_skip``; ``count_head`` may add a count head to it, ``widen`` more
     channels, keeping what it computes (see :mod:`.widen`), and ``width`` another input size
-    if its classifier pools globally); a fresh optimizer and schedule, unlike ``resume``.
+    if its classifier pools globally, and ``context`` whole-map summaries to more module
+    families, starting at zero); a fresh optimizer and schedule, unlike ``resume``.
     """
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.train import TrainConfig, Trainer
@@ -82,13 +83,16 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     size = input_size(*image_size, target_width=width or 128)
     config = ModelConfig(channels=channels, image_size=size,
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
-                         count_head=count_head, classifier_pool=pool, image_skip=image_skip)
+                         count_head=count_head, classifier_pool=pool, image_skip=image_skip,
+                         context=_families(context))
     if init and not resume:
         from clevrlang.modules.learned.checkpoint import load_model
 
         config = load_model(init)[0].config
         if count_head:
             config = replace(config, count_head=True)
+        if context:
+            config = replace(config, context=_families(config.context + tuple(context)))
         if widen:
             config = _widened(config, widen, init)
         if width:
@@ -112,6 +116,18 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     result.update(out=str(out), train_questions=len(train),
                   train_images=int(len(np.unique(train.image_ids))), val_questions=len(val))
     return result
+
+
+def _families(names) -> tuple[str, ...]:
+    """``names`` checked against the module families, in vocabulary order, once each."""
+    from clevrlang.modules.learned.modules import module_families
+
+    known = module_families()
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise UsageError(f"--context: no module family {', '.join(unknown)}",
+                         hint=f"families: {', '.join(known)}")
+    return tuple(f for f in known if f in set(names))
 
 
 def _widened(config: ModelConfig, channels: int, init) -> ModelConfig:

@@ -226,15 +226,16 @@ class Trainer:
             log.info("%s widened from %d to %d channels", init, narrow, model_config.channels)
         resized = source.config.classifier_pool == "global"  # no weights per position
         same = replace(source.config, count_head=model_config.count_head,
-                       image_size=model_config.image_size if resized else source.config.image_size)
-        if same != model_config:
+                       image_size=model_config.image_size if resized else source.config.image_size,
+                       context=model_config.context)
+        if same != model_config or not set(source.config.context) <= set(model_config.context):
             raise UsageError(f"{init} holds a network of another config than this run's")
         missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
-        if unexpected or any(not k.startswith("density.") for k in missing):
+        if unexpected or any(not _may_start_fresh(k) for k in missing):
             raise UsageError(f"{init}: weights do not fit this run's network "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         log.info("weights initialised from %s%s", init,
-                 " (a new count head)" if missing else "")
+                 f" ({len(missing)} new tensors start at zero)" if missing else "")
 
     def _stored(self) -> dict | None:
         if not self.state_path.exists():
@@ -356,6 +357,12 @@ class Trainer:
             ck.save_model(self.out / "model.safetensors", self.model, self.info())
             ck.write_config_json(self.out / "config.json", self.model, self.info())
         self.dist.barrier()
+
+
+def _may_start_fresh(name: str) -> bool:
+    """Whether an --init network may lack tensor ``name``: the layers that are added at zero
+    (a count head, a module's context path) and so change nothing it computes."""
+    return name.startswith("density.") or ".block.attend." in name or ".block.context." in name
 
 
 def load_stem(model: NMN, path) -> None:

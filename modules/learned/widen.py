@@ -98,6 +98,24 @@ def _widen_block(block: ResidualBlock, features: Mapping, image: Mapping | None,
         inputs.append(2)
     block.conv1 = _widen_conv(block.conv1, inputs, hidden, noise, generator)
     block.conv2 = _widen_conv(block.conv2, [hidden], features, noise, generator)
+    if hasattr(block, "context"):  # the summary is a mean of features: it copies as they do
+        block.attend = _widen_conv(block.attend, [features], None, noise, generator)
+        block.context = _widen_linear(block.context, features, hidden, noise, generator)
+
+
+def _widen_linear(layer: nn.Linear, inputs: Mapping, out: Mapping, noise: float,
+                  generator: torch.Generator) -> nn.Linear:
+    """``layer`` as a 1x1 convolution, widened as :func:`_widen_conv` widens one."""
+    conv = nn.Conv2d(layer.in_features, layer.out_features, 1)
+    with torch.no_grad():
+        conv.weight.copy_(layer.weight[:, :, None, None])
+        conv.bias.copy_(layer.bias)
+    wide = _widen_conv(conv, [inputs], out, noise, generator)
+    new = nn.Linear(wide.in_channels, wide.out_channels)
+    with torch.no_grad():
+        new.weight.copy_(wide.weight[:, :, 0, 0])
+        new.bias.copy_(wide.bias)
+    return new.to(layer.weight.device)
 
 
 def wider_config(config: ModelConfig, channels: int) -> ModelConfig:

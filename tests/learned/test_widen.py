@@ -29,8 +29,9 @@ def _network(tiny_config, **changes):
     return net
 
 
-@pytest.mark.parametrize("changes", [{}, {"image_skip": True, "classifier_pool": "global"}],
-                         ids=["iep", "image-skip-global-pool"])
+@pytest.mark.parametrize("changes", [{}, {"image_skip": True, "classifier_pool": "global"},
+                                     {"context": ("filter", "relate")}],
+                         ids=["iep", "image-skip-global-pool", "context"])
 def test_widened_network_computes_the_same(toy, tiny_config, changes):
     net = _network(tiny_config, **changes)
     wide = widen(net, 13, noise=0.0)
