@@ -234,6 +234,7 @@ class Trainer:
         if unexpected or any(not _may_start_fresh(k) for k in missing):
             raise UsageError(f"{init}: weights do not fit this run's network "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        _attend_to_marked_objects(self.model, missing)
         log.info("weights initialised from %s%s", init,
                  f" ({len(missing)} new tensors start at zero)" if missing else "")
 
@@ -363,6 +364,22 @@ def _may_start_fresh(name: str) -> bool:
     """Whether an --init network may lack tensor ``name``: the layers that are added at zero
     (a count head, a module's context path) and so change nothing it computes."""
     return name.startswith("density.") or ".block.attend." in name or ".block.context." in name
+
+
+def _attend_to_marked_objects(model: NMN, missing) -> None:
+    """New context paths attend where the trained set head marks the input's objects.
+
+    From zero, the attention would start as a plain mean over the scene and learn nothing
+    until the context layer (also zero) has grown; the set head already finds the one
+    object a ``unique`` output marks, which is what ``same_color`` must summarise.
+    """
+    if not hasattr(model, "sets"):
+        return
+    with torch.no_grad():
+        for token, module in model.mods.items():
+            if f"mods.{token}.block.attend.weight" in missing:
+                module.block.attend.weight.copy_(model.sets.weight)
+                module.block.attend.bias.copy_(model.sets.bias)
 
 
 def load_stem(model: NMN, path) -> None:

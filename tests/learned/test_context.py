@@ -78,3 +78,15 @@ def test_init_refuses_to_drop_a_context_path(toy, tiny_config, tmp_path):
     with pytest.raises(UsageError, match="another config"):
         Trainer(toy, None, tmp_path / "b", tiny_config, cfg, progress=False,
                 init=str(tmp_path / "a" / "model.safetensors"))
+
+
+def test_a_new_context_path_attends_where_the_set_head_marks_objects(toy, tiny_config, tmp_path):
+    cfg = TrainConfig(epochs=1, batch=8, warmup=1, save_every=100, val_every=100, aux_weight=1.0)
+    marked = dataclasses.replace(tiny_config, set_head=True)
+    Trainer(toy, None, tmp_path / "a", marked, cfg, progress=False).run()
+    trainer = Trainer(toy, None, tmp_path / "b", dataclasses.replace(marked, context=("same",)),
+                      cfg, progress=False, init=str(tmp_path / "a" / "model.safetensors"))
+    net = trainer.model
+    assert torch.count_nonzero(net.sets.weight) > 0
+    assert torch.equal(net.mods["same_color"].block.attend.weight, net.sets.weight)
+    assert torch.count_nonzero(net.mods["same_color"].block.context.weight) == 0
