@@ -79,3 +79,17 @@ def test_init_at_another_width(world, tmp_path, cli):
     code, _, stderr = cli(*args, "--init", tmp_path / "max2" / "model.safetensors",
                           "--out", tmp_path / "same")  # no --width: the checkpoint's own
     assert code == 0, stderr
+
+
+def test_add_a_context_path_to_an_init_checkpoint(world, tmp_path, cli):
+    args = ["train", "learned", "--world", world, "--epochs", "1", "--batch", "8",
+            "--channels", "8", "--width", "64", "--quiet"]
+    code, _, stderr = cli(*args, "--out", tmp_path / "a")
+    assert code == 0, stderr
+    init = tmp_path / "a" / "model.safetensors"
+    code, _, stderr = cli(*args, "--init", init, "--context", "same,relate", "--out", tmp_path / "b")
+    assert code == 0, stderr
+    config = json.loads((tmp_path / "b" / "config.json").read_text())["config"]
+    assert config["context"] == ["relate", "same"]
+    code, _, stderr = cli(*args, "--init", init, "--context", "sideways", "--out", tmp_path / "c")
+    assert code == 1 and "no module family sideways" in stderr and "Traceback" not in stderr
