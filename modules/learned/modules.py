@@ -100,9 +100,10 @@ class ResidualBlock(nn.Module):
     With ``context``, its output also gets, at every cell, a linear map of one C-vector
     summarising the whole input: an attention-weighted mean of ``x`` (the weights a softmax
     over cells of a 1x1 conv, as in GCNet's context block), so ``same_color`` can compare
-    each cell with the one object its input marks, wherever that object is. Both layers start
-    at zero: the summary starts as the plain mean and adds nothing, so a trained network given
-    a context path computes what it did before (``--init CK --context``).
+    each cell with the one object its input marks, wherever that object is. The context layer
+    starts at zero, so a trained network given a context path computes what it did before
+    (``--init CK --context``; there the attention starts as the trained set head, marking
+    the input's objects, where from zero it would be a plain mean over the scene).
     """
 
     def __init__(self, channels: int, coords: bool = False, dilation: int = 1,
