@@ -113,6 +113,7 @@ class ResidualBlock(nn.Module):
         self.coords = coords
         self.conv1 = nn.Conv2d(channels + extra, channels, 3, padding=dilation, dilation=dilation)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.has_context = context  # a plain flag: hasattr on a Module raises inside, per call
         if context:
             self.attend = nn.Conv2d(channels, 1, 1)
             self.context = nn.Linear(channels, channels)
@@ -131,7 +132,7 @@ class ResidualBlock(nn.Module):
             n, _, height, width = x.shape
             parts.append(coord_maps(height, width, x.device, x.dtype).expand(n, 2, height, width))
         h = self.conv1(parts[0] if len(parts) == 1 else torch.cat(parts, 1))
-        if hasattr(self, "context"):
+        if self.has_context:
             h = h + self.context(self.summary(x))[:, :, None, None]
         return F.relu(x + self.conv2(F.relu(h)))
 

@@ -236,7 +236,7 @@ class Trainer:
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         _attend_to_marked_objects(self.model, missing)
         log.info("weights initialised from %s%s", init,
-                 f" ({len(missing)} new tensors start at zero)" if missing else "")
+                 f" ({len(missing)} tensors new: count head, context paths)" if missing else "")
 
     def _stored(self) -> dict | None:
         if not self.state_path.exists():

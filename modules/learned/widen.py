@@ -98,7 +98,7 @@ def _widen_block(block: ResidualBlock, features: Mapping, image: Mapping | None,
         inputs.append(2)
     block.conv1 = _widen_conv(block.conv1, inputs, hidden, noise, generator)
     block.conv2 = _widen_conv(block.conv2, [hidden], features, noise, generator)
-    if hasattr(block, "context"):  # the summary is a mean of features: it copies as they do
+    if block.has_context:  # the summary is a mean of features: it copies as they do
         block.attend = _widen_conv(block.attend, [features], None, noise, generator)
         block.context = _widen_linear(block.context, features, hidden, noise, generator)
 
