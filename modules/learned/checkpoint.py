@@ -84,6 +84,19 @@ def read_tensors(path, fmt: str | tuple[str, ...]) -> tuple[dict[str, torch.Tens
     return tensors, meta
 
 
+def training_meta(path) -> dict:
+    """The metadata of a :func:`save_training` file (its model config, progress, settings)
+    without reading its tensors; a damaged file is reported in full by :func:`read_tensors`."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(os.fspath(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except Exception:
+        read_tensors(path, STATE_FORMAT)
+        raise
+
+
 def config_of(meta: dict, where: str) -> ModelConfig:
     try:
         config = ModelConfig.from_json(meta["config"])

@@ -85,7 +85,13 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
                          count_head=count_head, classifier_pool=pool, image_skip=image_skip,
                          context=_families(context))
-    if init and not resume:
+    state = out / "last.safetensors"
+    if resume and state.exists():  # the interrupted run's network, whatever the options say
+        from clevrlang.modules.learned.checkpoint import config_of, training_meta
+
+        config = config_of(training_meta(state), str(state))
+        size = config.image_size
+    elif init:
         from clevrlang.modules.learned.checkpoint import load_model
 
         config = load_model(init)[0].config

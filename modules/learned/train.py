@@ -194,6 +194,12 @@ class Trainer:
         elif model_config.count_head and not init:  # an --init model's head may sit idle
             raise UsageError("a count head is trained by set supervision",
                              hint="pass --aux-weight > 0")
+        size = train_data.images.shape[1:3][::-1]
+        if tuple(size) != tuple(model_config.image_size):
+            # A global-pool network runs at any size, so this would train silently worse.
+            raise UsageError(f"the training images are {size[0]}x{size[1]} but the network "
+                             f"{'being resumed ' if stored else ''}sees "
+                             f"{model_config.image_size[0]}x{model_config.image_size[1]}")
         self.model = NMN(model_config).to(self.dist.device)
         if init and stored is None:
             self._init_from(init, model_config)
@@ -242,14 +248,7 @@ class Trainer:
         if not self.state_path.exists():
             log.warning("--resume: no %s yet; starting from scratch", self.state_path)
             return None
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(self.state_path), framework="pt") as f:
-                return dict(f.metadata() or {})
-        except Exception:  # reported with detail by load_training
-            ck.read_tensors(self.state_path, ck.STATE_FORMAT)
-            raise
+        return ck.training_meta(self.state_path)
 
     @property
     def steps_per_epoch(self) -> int:

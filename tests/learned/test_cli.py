@@ -41,6 +41,18 @@ def test_train_then_answer(world, tmp_path, cli):
     assert len(answers) == len(questions) and all(isinstance(a, str) for a in answers)
 
 
+def test_resume_keeps_the_interrupted_networks_image_size(world, tmp_path, cli):
+    # Resumed without repeating --width, the images must still be loaded at the run's size.
+    args = ["train", "learned", "--world", world, "--out", tmp_path, "--batch", "8",
+            "--channels", "8", "--save-every", "1", "--quiet"]
+    code, _, stderr = cli(*args, "--width", "64", "--epochs", "1")
+    assert code == 0, stderr
+    code, _, stderr = cli(*args, "--resume", "--epochs", "2")
+    assert code == 0, stderr
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["config"]["image_size"] == [64, 40] and config["info"]["step"] == 8
+
+
 def test_missing_world_split_is_a_clear_error(tmp_path, cli):
     (tmp_path / "images").mkdir()
     code, _, stderr = cli("train", "learned", "--world", tmp_path, "--quiet")

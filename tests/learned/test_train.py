@@ -59,6 +59,13 @@ def test_resume_from_corrupt_state_is_refused(toy, tmp_path):
         Trainer(toy, None, tmp_path, CONFIG, TrainConfig(**TRAIN), resume=True, progress=False)
 
 
+def test_images_of_another_size_than_the_network_are_refused(toy, tmp_path):
+    w, h = CONFIG.image_size
+    other = dataclasses.replace(CONFIG, image_size=(w + 16, h))
+    with pytest.raises(UsageError, match=f"training images are {w}x{h}"):
+        Trainer(toy, None, tmp_path, other, TrainConfig(**TRAIN), progress=False)
+
+
 def test_init_starts_from_a_checkpoints_weights(toy, tmp_path):
     Trainer(toy, None, tmp_path / "a", CONFIG, TrainConfig(**TRAIN), progress=False).run(stop_after=4)
     trained = tmp_path / "a" / "model.safetensors"
