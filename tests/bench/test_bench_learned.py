@@ -4,18 +4,22 @@ Run: ``pytest tests/bench/test_bench_learned.py --benchmark-enable --benchmark-o
 
 256 random programs of every question type, on 256 distinct images and on 26 images
 (CLEVR's ~10 questions per image), with the default network size (32 channels, 128x96
-input), one CPU thread. Both paths must give the same answers. The issue's target is 10x
+input), on one CPU thread and on all of them. Both paths must give the same answers. The issue's target is 10x
 the loop's questions/s; on a CPU the convolutions already run near full efficiency one
 sample at a time, so batching saves only the per-call overhead and the work shared between
 questions (stems per image, common sub-programs). ``extra_info`` holds the measured ratio
 and the ratio of the two paths' convolution and matmul FLOPs (torch's FlopCounterMode): 1.0
 on distinct images and 1.5 at 10 per image. Run at the same FLOP rate the two paths would
 differ by only that much; all the speed-up beyond it is the loop's lower rate (per-call
-overhead, one-sample convolutions). ``MIN_SPEEDUP`` is what this machine reliably shows.
+overhead, one-sample convolutions). More threads widen the gap: the batched convolutions
+share out across cores, the loop's one-sample calls barely do (on this 2-core machine, three
+runs: 2.1-2.3x / 3.1-3.6x on one thread, 2.2-4.5x / 5.2-6.1x on two; the two-thread loop is
+the noisy one). ``MIN_SPEEDUP`` is what this machine reliably shows.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -32,12 +36,12 @@ TARGET_SPEEDUP = 10  # the issue's goal: not reached on this CPU (no GPU has bee
 MIN_SPEEDUP = 2  # what a 2-core CPU reliably shows at this size
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+@pytest.fixture(params=sorted({1, os.cpu_count() or 1}), ids=lambda n: f"{n}-threads")
+def threads(request):
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +90,7 @@ def _seconds(fn, *args, rounds=3):
 
 
 @pytest.mark.parametrize("per_image", [1, 10], ids=["distinct-images", "10-per-image"])
-def test_compiled_batch_vs_loop(benchmark, model, per_image):
+def test_compiled_batch_vs_loop(benchmark, model, per_image, threads):
     images, nodes, slots = _batch(per_image)
     fast = compiled(model, images, nodes, slots)
     assert torch.equal(fast, loop(model, images, nodes, slots))  # same answers
@@ -99,5 +103,5 @@ def test_compiled_batch_vs_loop(benchmark, model, per_image):
     benchmark.extra_info.update(compiled_questions_per_s=round(compiled_rate, 1),
                                 loop_questions_per_s=round(loop_rate, 1),
                                 speedup=round(speedup, 2), target=TARGET_SPEEDUP,
-                                flop_ratio=round(flop_ratio, 2))
+                                flop_ratio=round(flop_ratio, 2), threads=threads)
     assert speedup >= MIN_SPEEDUP
