@@ -22,7 +22,7 @@ import torch
 
 from clevrlang.errors import CheckpointError, ExecutionError, UsageError
 from clevrlang.ir import Node
-from clevrlang.modules.learned.checkpoint import load_model
+from clevrlang.modules.learned.checkpoint import STATE_FILE, load_model
 from clevrlang.modules.learned.compiler import answer_kind, check, compile_batch
 from clevrlang.modules.learned.modules import token_of
 from clevrlang.modules.learned.stem import to_tensor
@@ -47,7 +47,7 @@ def resolve_checkpoint(checkpoint) -> Path:
         return path
     path = Path(checkpoint)
     if path.is_dir():
-        for name in ("best.safetensors", DEFAULT_FILE, "last.safetensors"):
+        for name in ("best.safetensors", DEFAULT_FILE, STATE_FILE):
             if (path / name).is_file():
                 return path / name
         raise CheckpointError("folder holds no best/model/last.safetensors", where=str(path))

@@ -84,6 +84,9 @@ def read_tensors(path, fmt: str | tuple[str, ...]) -> tuple[dict[str, torch.Tens
     return tensors, meta
 
 
+STATE_FILE = "last.safetensors"  # a training run's state in its output folder
+
+
 def training_meta(path) -> dict:
     """The metadata of a :func:`save_training` file (its model config, progress, settings)
     without reading its tensors; a damaged file is reported in full by :func:`read_tensors`."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from clevrlang.errors import DataError, UsageError
+from clevrlang.modules.learned.checkpoint import STATE_FILE, config_of, load_model, training_meta
 from clevrlang.modules.learned.data import world_image_size
 from clevrlang.modules.learned.model import ModelConfig
 from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
@@ -85,15 +86,10 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                          stem_widths=(channels // 2, channels), set_head=aux_weight > 0,
                          count_head=count_head, classifier_pool=pool, image_skip=image_skip,
                          context=_families(context))
-    state = out / "last.safetensors"
-    if resume and state.exists():  # the interrupted run's network, whatever the options say
-        from clevrlang.modules.learned.checkpoint import config_of, training_meta
-
-        config = config_of(training_meta(state), str(state))
-        size = config.image_size
+    if resume and (state := out / STATE_FILE).exists():
+        # The Trainer takes the interrupted run's network; its images must be at its size.
+        size = config_of(training_meta(state), str(state)).image_size
     elif init:
-        from clevrlang.modules.learned.checkpoint import load_model
-
         config = load_model(init)[0].config
         if count_head:
             config = replace(config, count_head=True)
@@ -174,7 +170,6 @@ def evaluate_world(checkpoint, world, split: str = "val", device: str = "auto",
                    limit: int | None = None, progress: bool = True) -> dict:
     """Accuracy of a checkpoint on a world split, overall and per question type."""
     from clevrlang.modules.learned.backend import resolve_checkpoint
-    from clevrlang.modules.learned.checkpoint import load_model
     from clevrlang.modules.learned.data import from_world
     from clevrlang.modules.learned.train import evaluate, pick_device
 

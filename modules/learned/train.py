@@ -164,7 +164,7 @@ class Trainer:
         self.dist = Dist(device)
         self.progress = progress and self.dist.main
         self.cfg = config or TrainConfig()
-        self.state_path = self.out / "last.safetensors"
+        self.state_path = self.out / ck.STATE_FILE
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
         stored = self._stored() if resume else None

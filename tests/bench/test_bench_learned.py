@@ -3,18 +3,16 @@
 Run: ``pytest tests/bench/test_bench_learned.py --benchmark-enable --benchmark-only``.
 
 256 random programs of every question type, on 256 distinct images and on 26 images
-(CLEVR's ~10 questions per image), with the default network size (32 channels, 128x96
-input), on one CPU thread and on all of them. Both paths must give the same answers. The issue's target is 10x
-the loop's questions/s; on a CPU the convolutions already run near full efficiency one
-sample at a time, so batching saves only the per-call overhead and the work shared between
-questions (stems per image, common sub-programs). ``extra_info`` holds the measured ratio
-and the ratio of the two paths' convolution and matmul FLOPs (torch's FlopCounterMode): 1.0
-on distinct images and 1.5 at 10 per image. Run at the same FLOP rate the two paths would
-differ by only that much; all the speed-up beyond it is the loop's lower rate (per-call
-overhead, one-sample convolutions). More threads widen the gap: the batched convolutions
-share out across cores, the loop's one-sample calls barely do (on this 2-core machine, three
-runs: 2.1-2.3x / 3.1-3.6x on one thread, 2.2-4.5x / 5.2-6.1x on two; the two-thread loop is
-the noisy one). ``MIN_SPEEDUP`` is what this machine reliably shows.
+(CLEVR's ~10 questions per image), with a 32-channel network at ModelConfig's default input
+size, on one CPU thread and on all of them. Both paths must give the same answers. The
+issue's target is 10x the loop's questions/s. ``extra_info`` holds the measured ratio and
+the ratio of the two paths' convolution and matmul FLOPs (torch's FlopCounterMode): 1.0 on
+distinct images, 1.5 at 10 per image (stems and common sub-programs computed once). At
+equal FLOP rates the paths would differ by only that much; the rest of the speed-up is the
+loop's lower rate on one-sample calls, and it grows with threads, which batched
+convolutions use and one-sample ones barely do (on this 2-core machine, three runs:
+2.1-2.3x / 3.1-3.6x on one thread, 2.2-4.5x / 5.2-6.1x on two; the two-thread loop is the
+noisy one). ``MIN_SPEEDUP`` is what this machine reliably shows.
 """
 
 from __future__ import annotations
@@ -25,6 +23,8 @@ import time
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from clevrlang.modules.learned.compiler import compile_batch, run_loop  # noqa: E402
 from clevrlang.modules.learned.model import NMN, ModelConfig  # noqa: E402
@@ -73,8 +73,6 @@ def loop(model, images, nodes, slots):
 
 
 def _flops(fn, *args) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-
     with FlopCounterMode(display=False) as counter:
         fn(*args)
     return counter.get_total_flops()
