@@ -223,3 +223,15 @@ def parse_module(text: str, name: str = "<input>") -> S.Module:
     except UnexpectedInput as err:
         raise _syntax_error(err, source) from None
     return _ToAst(source).transform(tree)
+
+
+def comments(text: str) -> list[Token]:
+    """The ``# ...`` comments of .clv text in order, as tokens with line, column and offset.
+
+    The grammar ignores comments; what keeps them (``clevr fmt``, the ``#@`` metadata lines
+    ``clevr convert`` writes) re-lexes with ignored tokens kept. Call it on text that parses.
+
+    >>> [(c.value, c.line) for c in comments("# a\\nscene() |> count  # b\\n")]
+    [('# a', 1), ('# b', 2)]
+    """
+    return [t for t in _lark().lex(text, dont_ignore=True) if t.type == "COMMENT"]
