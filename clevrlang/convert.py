@@ -13,14 +13,13 @@ Converting back reads the ``#@`` lines, so JSON -> .clv -> JSON is exact.
 from __future__ import annotations
 
 import json
-import re
 
 from clevrlang.data import load_questions, read_json
-from clevrlang.errors import DataError, Span
+from clevrlang.errors import DataError
+from clevrlang.metadata import read_metadata
 from clevrlang.program import Program, parse
 from clevrlang.vocabulary import render_value
 
-_META = re.compile(r"^\s*#@\s*(info\s+)?(\{.*\})\s*$")
 _KEEP = ("image_index", "image_filename", "split", "question_family_index", "template_filename",
          "image", "question_index")
 
@@ -55,33 +54,10 @@ def json_to_clv(path: str) -> tuple[str, int]:
 def clv_to_questions(text: str, name: str) -> dict:
     """A CLEVR questions dict from .clv text: one question per top-level result."""
     program = parse(text, name)
-    metas: dict[int, dict] = {}
-    info: dict = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        m = _META.match(line)
-        if not m:
-            continue
-        try:
-            value = json.loads(m.group(2))
-        except json.JSONDecodeError as e:
-            start = sum(len(x) + 1 for x in text.splitlines()[: lineno - 1]) + m.start(2) + e.pos
-            raise DataError(f"bad #@ metadata: {e.msg}", Span(program.source, start, start + 1)) \
-                from None
-        if m.group(1):
-            info = value
-        else:
-            metas[lineno] = value
+    info, metas = read_metadata(program)
     questions = []
-    meta_lines = sorted(metas)
-    prev_line = 0
-    for i, part in enumerate(program.split()):
+    for i, (part, meta) in enumerate(zip(program.split(), metas)):
         root = part.roots[0]
-        first = root.span.line if root.span else 0  # the #@ line precedes its lets
-        meta = {}
-        for ln in meta_lines:
-            if prev_line < ln < first:
-                meta = metas[ln]
-        prev_line = root.span.line if root.span else prev_line
         q = dict(meta)
         q["question_index"] = meta.get("question_index", i)
         q["program"] = part.to_clevr_json()
