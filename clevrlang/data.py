@@ -25,10 +25,18 @@ def read_json(path: str | os.PathLike):
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        what = "truncated JSON (the file ends early)" if e.pos >= len(text.rstrip()) \
-            else f"invalid JSON: {e.msg}"
-        src = Source(text if len(text) < 50_000_000 else "", path)
-        raise DataError(what, Span(src, e.pos, e.pos + 1)) from None
+        raise json_error(e, text, path) from None
+
+
+def json_error(e: json.JSONDecodeError, text: str, path: str) -> DataError:
+    """A DataError for a JSON decode error: the whole decoder message, a caret at its place.
+
+    A string still open at the end means the file was cut short (strings cannot hold raw
+    newlines), as does an error at the last character.
+    """
+    truncated = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated string")
+    what = "truncated JSON (the file ends early)" if truncated else "invalid JSON"
+    return DataError(f"{what}: {e}", Span(Source(text, path), e.pos, e.pos + 1))
 
 
 def _scene_list(data, path: str) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, MissingFileError
 
 
 def read_text(path: str | os.PathLike, expected: str = "a text file") -> str:
@@ -13,7 +13,7 @@ def read_text(path: str | os.PathLike, expected: str = "a text file") -> str:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except FileNotFoundError:
-        raise DataError("no such file", where=path) from None
+        raise MissingFileError("no such file", where=path) from None
     except IsADirectoryError:
         raise DataError(f"is a directory, expected {expected}", where=path) from None
     except UnicodeDecodeError:

@@ -33,4 +33,4 @@ def test_compare_report_matches_eval(world, cli, tmp_path):
 
 def test_compare_rejects_bad_compress_spec(world, cli):
     code, _, err = cli("compare", "--world", world, "--compress", "jpeg")
-    assert code == 1 and "CODEC:BYTES" in err
+    assert code == 2 and "CODEC:BYTES" in err

@@ -82,21 +82,21 @@ def test_eval_ablate_prints_the_table_and_writes_a_png(world, tmp_path, cli):
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, _, err = cli("eval", "--questions", q, "--scenes", s, "--images", images,
                        "--backend", "engineered", "--ablate", png)
-    assert code == 1 and "--force" in err  # an existing PNG is not overwritten silently
+    assert code == 2 and "--force" in err  # an existing PNG is not overwritten silently
 
 
 def test_ablate_needs_the_truth(world, tmp_path, cli):
     q, _, images = _paths(world)
     code, _, err = cli("eval", "--questions", q, "--images", images, "--backend",
                        "engineered", "--ablate", tmp_path / "a.png")
-    assert code == 1 and "needs --scenes" in err
+    assert code == 2 and "needs --scenes" in err
 
 
 def test_unknown_model_folder_is_refused_before_running(world, cli):
     q, s, images = _paths(world)
     code, _, err = cli("eval", "--questions", q, "--scenes", s, "--images", images,
                        "--backend", "engineered", "--model", "/no/such/model")
-    assert code != 0 and "does not exist" in err
+    assert code == 2 and "does not exist" in err
 
 
 @pytest.mark.usefixtures("needs_learned")
@@ -122,7 +122,7 @@ def test_eval_learned_explain_writes_one_png_per_question(world, tmp_path, cli):
 def test_explain_on_the_symbolic_back_end_is_a_usage_error(world, prog, tmp_path, cli):
     s = world / "scenes" / "CLEVR_val_scenes.json"
     code, _, err = cli("run", prog, "--scene", s, "--explain", tmp_path / "x")
-    assert code == 1 and "nothing to --explain" in err
+    assert code == 2 and "nothing to --explain" in err
 
 
 @pytest.mark.parametrize("backend", ["engineered", "learned"])

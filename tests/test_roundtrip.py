@@ -45,7 +45,7 @@ def test_convert_both_ways_keeps_programs_and_answers(gen_fixture, cli, tmp_path
     assert code == 0 and json.loads(out)["symbolic"]["overall"] == 1.0
     # nothing is overwritten silently
     code, _, err = cli("convert", src, clv)
-    assert code == 1 and "--force" in err
+    assert code == 2 and "--force" in err  # a wrong call: exit 2
 
 
 def _program(draw, t: Type, depth: int) -> Node:

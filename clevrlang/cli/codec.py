@@ -6,8 +6,10 @@ import os
 
 import click
 
+from clevrlang.cli import Group
 
-@click.group()
+
+@click.group(cls=Group)
 def codec():
     """Image codecs: reports (training is `clevr train codec`)."""
 

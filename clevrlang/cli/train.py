@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from clevrlang.cli import Group
 from clevrlang.vocabulary import CODEC_LOSSES
 
 
-@click.group()
+@click.group(cls=Group)
 def train():
     """Train models from a world made by `clevr world make`."""
 
@@ -91,7 +92,8 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
             click.echo(accuracy_table(r["validation"]))
 
 
-@train.command("codec")
+@train.command("codec", short_help="Train a learned codec (Toderici et al. 2016) on 32x32 "
+               "thumbnails of a world.")
 @click.option("--world", "world_dir", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--codec", "codec_name", required=True, help="A learned codec, e.g. conv_lstm.")
 @click.option("--split", default="train", show_default=True)

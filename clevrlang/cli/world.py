@@ -6,6 +6,7 @@ import re
 
 import click
 
+from clevrlang.cli import Group
 from clevrlang.errors import UsageError
 
 
@@ -16,7 +17,7 @@ def _size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-@click.group()
+@click.group(cls=Group)
 def world():
     """Make, merge and look at CLEVR worlds (CLEVR v1.0's file layout)."""
 

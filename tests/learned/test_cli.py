@@ -56,7 +56,7 @@ def test_resume_keeps_the_interrupted_networks_image_size(world, tmp_path, cli):
 def test_missing_world_split_is_a_clear_error(tmp_path, cli):
     (tmp_path / "images").mkdir()
     code, _, stderr = cli("train", "learned", "--world", tmp_path, "--quiet")
-    assert code == 1 and "no 'train' split" in stderr
+    assert code == 3 and "no 'train' split" in stderr
 
 
 def test_widen_an_init_checkpoint(world, tmp_path, cli):
@@ -69,9 +69,9 @@ def test_widen_an_init_checkpoint(world, tmp_path, cli):
     assert code == 0, stderr
     assert json.loads((tmp_path / "b" / "config.json").read_text())["config"]["channels"] == 12
     code, _, stderr = cli(*args, "--init", init, "--widen", "8", "--out", tmp_path / "c")
-    assert code == 1 and "already has 8 channels" in stderr and "Traceback" not in stderr
+    assert code == 2 and "already has 8 channels" in stderr and "Traceback" not in stderr
     code, _, stderr = cli(*args, "--widen", "12", "--out", tmp_path / "d")
-    assert code == 1 and "--init" in stderr
+    assert code == 2 and "--init" in stderr
 
 
 def test_init_at_another_width(world, tmp_path, cli):
@@ -87,7 +87,7 @@ def test_init_at_another_width(world, tmp_path, cli):
     assert config["image_size"] == [96, 64] and config["classifier_pool"] == "global"
     code, _, stderr = cli(*args, "--init", tmp_path / "max2" / "model.safetensors",
                           "--width", "96", "--out", tmp_path / "refused")
-    assert code == 1 and "weights per position" in stderr and "Traceback" not in stderr
+    assert code == 2 and "weights per position" in stderr and "Traceback" not in stderr
     code, _, stderr = cli(*args, "--init", tmp_path / "max2" / "model.safetensors",
                           "--out", tmp_path / "same")  # no --width: the checkpoint's own
     assert code == 0, stderr
@@ -104,4 +104,4 @@ def test_add_a_context_path_to_an_init_checkpoint(world, tmp_path, cli):
     config = json.loads((tmp_path / "b" / "config.json").read_text())["config"]
     assert config["context"] == ["relate", "same"]
     code, _, stderr = cli(*args, "--init", init, "--context", "sideways", "--out", tmp_path / "c")
-    assert code == 1 and "no module family sideways" in stderr and "Traceback" not in stderr
+    assert code == 2 and "no module family sideways" in stderr and "Traceback" not in stderr
