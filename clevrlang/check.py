@@ -14,7 +14,7 @@ from clevrlang.errors import ClevrTypeError, Span
 from clevrlang.ir import PARAM, Node
 from clevrlang.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES, Function, Type,
-    attribute_of, type_of_value,
+    attribute_of, canonical_value, type_of_value,
 )
 
 _ORDINALS = ("1st", "2nd", "3rd", "4th")
@@ -133,8 +133,8 @@ class Checker:
         if isinstance(e, S.Var):
             if want is Type.BOOL and e.name in BOOL_WORDS:
                 return BOOL_WORDS[e.name]
-            if want in ENUMS and e.name in ENUMS[want]:
-                return e.name
+            if want in ENUMS and canonical_value(e.name) in ENUMS[want]:
+                return canonical_value(e.name)
             shown = {Type.BOOL: ("yes", "no")}.get(want, ENUMS.get(want, ()))
             raise ClevrTypeError(
                 f"expected {_a(want)} value to compare with, found '{e.name}'", e.span,
@@ -155,9 +155,10 @@ class Checker:
             return env[e.name]
         if e.name in self.lets:
             return self.lets[e.name][0]
-        t = type_of_value(e.name)
+        value = canonical_value(e.name)  # CLEVR's synonyms ("ball") stand for their value
+        t = type_of_value(value)
         if t is not None:
-            return Node.const(e.name, t)
+            return Node.const(value, t)
         if e.name in BOOL_WORDS:
             return Node.const(BOOL_WORDS[e.name], Type.BOOL)
         if e.name in FUNCTIONS or e.name in self.defs or e.name == "filter":
@@ -246,9 +247,10 @@ class Checker:
 
     @staticmethod
     def _enum_value(word: S.Ident, want: Type, fname: str) -> str:
-        if word.name in ENUMS[want]:
-            return word.name
-        got = type_of_value(word.name)
+        value = canonical_value(word.name)
+        if value in ENUMS[want]:
+            return value
+        got = type_of_value(value)
         if got is not None:
             raise ClevrTypeError(f"{fname} needs {_a(want)}, but '{word.name}' is {_a(got)}",
                                  word.span, hint=f"{want} values: {', '.join(ENUMS[want])}")
@@ -263,7 +265,7 @@ class Checker:
         chosen: dict[str, S.Ident] = {}
         for group in e.values:
             for word in group.words:
-                attr = attribute_of(word.name)
+                attr = attribute_of(canonical_value(word.name))
                 if attr is None:
                     every = [v for a in ATTRIBUTES for v in ENUMS[ATTRIBUTE_TYPES[a]]]
                     raise ClevrTypeError(f"'{word.name}' is not a size, color, material or shape",
@@ -276,7 +278,7 @@ class Checker:
         (node,) = self._inputs(f_in, S.Call(e.func, (), e.args, e.span, e.piped), env)
         for attr in ATTRIBUTES:
             if attr in chosen:
-                node = Node.make(f"filter_{attr}", (chosen[attr].name,), (node,))
+                node = Node.make(f"filter_{attr}", (canonical_value(chosen[attr].name),), (node,))
         return node
 
     def _call_def(self, e: S.Call, env) -> Node:

@@ -279,6 +279,33 @@ BOOL_WORDS = {"yes": True, "no": False, "true": True, "false": False}
 TYPE_NAMES: dict[str, Type] = {t.value: t for t in Type}
 
 
+def _value_synonyms() -> dict[str, str]:
+    # Only one-word synonyms of attribute values: CLEVR's relation phrases ("left of") are
+    # question text, not names, and its nouns ("thing", "object") name no value.
+    table = {}
+    for value, words in SYNONYMS.items():
+        if attribute_of(value) is None:
+            continue
+        for word in words:
+            if word != value and word.isidentifier():
+                assert type_of_value(word) is None and word not in FUNCTIONS, word
+                table[word] = value
+    return table
+
+
+#: CLEVR's synonyms of attribute values, accepted wherever the value is (``big`` -> ``large``).
+VALUE_SYNONYMS: dict[str, str] = _value_synonyms()
+
+
+def canonical_value(word: str) -> str:
+    """The attribute value a synonym stands for; any other word unchanged.
+
+    >>> canonical_value("ball"), canonical_value("shiny"), canonical_value("red")
+    ('sphere', 'metal', 'red')
+    """
+    return VALUE_SYNONYMS.get(word, word)
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """A read-only view bundling the tables above (handy to pass to generated tooling)."""
