@@ -16,7 +16,7 @@ nodes in post-order (comparison questions list both objects before querying them
 
 from __future__ import annotations
 
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, shown
 from clevrlang.ir import Node, postorder, tree_postorder
 from clevrlang.vocabulary import ENUMS, FUNCTIONS, MACROS
 
@@ -43,7 +43,7 @@ def node_from_json(nodes: list, where: str | None = None) -> tuple[Node, list[tu
         if f is None or not f.clevr:
             why = ("is a template macro; expand it first" if name in MACROS
                    else "is not a CLEVR function")
-            raise _fail(f"'{name}' {why}", where, i)
+            raise _fail(f"{shown(name)} {why}", where, i)
         inputs = raw.get("inputs", [])
         values = raw.get("value_inputs", raw.get("side_inputs", []))
         if not isinstance(inputs, list) or not isinstance(values, list):
@@ -56,7 +56,8 @@ def node_from_json(nodes: list, where: str | None = None) -> tuple[Node, list[tu
         args = []
         for j, (k, t) in enumerate(zip(inputs, want)):
             if not isinstance(k, int) or not 0 <= k < i:
-                raise _fail(f"input {j} = {k!r} must name an earlier node (0..{i - 1})", where, i)
+                raise _fail(f"input {j} = {shown(k)} must name an earlier node (0..{i - 1})",
+                            where, i)
             if built[k].type is not t:
                 raise _fail(f"{name} needs {t} for input {j}, node {k} ({built[k].op}) "
                             f"gives {built[k].type}", where, i)
@@ -66,7 +67,7 @@ def node_from_json(nodes: list, where: str | None = None) -> tuple[Node, list[tu
                         where, i)
         for v, p in zip(values, f.params):
             if v not in ENUMS[p.type]:
-                raise _fail(f"{name} needs a {p.type} value, found {v!r}", where, i)
+                raise _fail(f"{name} needs a {p.type} value, found {shown(v)}", where, i)
         built.append(Node.make(name, tuple(values), tuple(args)))
     names = _layout_names(nodes, built)
     return built[-1], names

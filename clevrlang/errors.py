@@ -240,7 +240,11 @@ class UsageError(ClevrError):
     exit_code = ExitCode.USAGE
 
 
-class MissingFileError(UsageError):
-    """A file or folder the user named that is not there: the call was wrong, not the data."""
+class MissingFileError(UsageError, DataError):
+    """A file or folder that is not there: the call named the wrong path (exit 2).
+
+    Also a DataError, so code that handles unreadable data files handles it too.
+    """
 
     kind = "error"
+    exit_code = ExitCode.USAGE

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from clevrlang.data import Question, scene_for
-from clevrlang.errors import DataError, UsageError
+from clevrlang.errors import DataError, MissingFileError, UsageError, clip
 from clevrlang.runtime import Failure
 from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
@@ -83,7 +83,8 @@ def find_image(images_dir: str, q: Question) -> str:
                  os.path.join(images_dir, "images", split, name)):
         if os.path.isfile(cand):
             return cand
-    raise DataError(f"question {q.index}: image {name} not found under {images_dir}")
+    raise MissingFileError(f"question {q.index}: image {clip(str(name), 100)} not found under "
+                           f"{images_dir}", hint="--images names the folder of the images")
 
 
 def answer_questions(backend, questions: list[Question], scenes=None, images_dir=None,

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, MissingFileError
 
 
 class ImageArray(np.ndarray):
@@ -30,7 +30,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             out.path = os.path.abspath(path)
             return out
     except FileNotFoundError:
-        raise DataError("no such image file", where=path) from None
+        raise MissingFileError("no such image file", where=path) from None
     except IsADirectoryError:
         raise DataError("is a directory, expected an image file", where=path) from None
     except (UnidentifiedImageError, ModuleNotFoundError):  # ultralytics' PIL patch: see offline.py

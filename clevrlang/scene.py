@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, shown
 from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
 
 MAX_OBJECTS = 62  # object sets are int64 bitmasks
@@ -76,7 +76,7 @@ class Scene:
                 if attr not in obj:
                     raise self._fail(f"object {i} has no '{attr}'")
                 if obj[attr] not in values:
-                    raise self._fail(f"object {i} has {attr} {obj[attr]!r}; "
+                    raise self._fail(f"object {i} has {attr} {shown(obj[attr])}; "
                                      f"expected one of {', '.join(values)}")
                 codes[i, a] = values.index(obj[attr])
         self.codes = codes

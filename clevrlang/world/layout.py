@@ -37,7 +37,7 @@ import numpy as np
 from clevrlang.atomic import TEMP_MARK as _TEMP_MARK
 from clevrlang.atomic import temp_path as _temp_path
 from clevrlang.atomic import write_atomic
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, MissingFileError
 
 #: Split names of CLEVR v1.0 and CLEVR-CoGenT v1.0, in the order a listing shows them.
 KNOWN_SPLITS = ("train", "val", "test", "trainA", "valA", "valB", "testA", "testB")
@@ -159,7 +159,7 @@ def read_png(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert(mode) if mode and im.mode != mode else im.copy())
     except FileNotFoundError:
-        raise DataError("no such image file", where=os.fspath(path)) from None
+        raise MissingFileError("no such image file", where=os.fspath(path)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ModuleNotFoundError) as e:
         raise DataError(f"not a readable image: {e}", where=os.fspath(path)) from None
 
@@ -178,7 +178,7 @@ def boxes_from_mask(mask: np.ndarray, n: int) -> np.ndarray:
 
 def _resolve_root(root: Path) -> Path:
     if not root.is_dir():
-        raise DataError("no such directory", where=str(root))
+        raise MissingFileError("no such directory", where=str(root))
     if any((root / p).is_dir() for p in _PARTS):
         return root
     inner = sorted(p for p in root.iterdir()
