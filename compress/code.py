@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, MissingFileError
 
 MAGIC = b"CLVCODE\0"
 VERSION = 1
@@ -116,6 +116,8 @@ class Code:
         path = Path(path)
         try:
             blob = path.read_bytes()
+        except FileNotFoundError:
+            raise MissingFileError("no such Code file", where=str(path)) from None
         except OSError as e:
             raise DataError(f"cannot read Code file: {e.strerror or e}", where=str(path)) from None
         return cls.from_bytes(blob, where=str(path))
