@@ -117,7 +117,7 @@ class Code:
         try:
             blob = path.read_bytes()
         except FileNotFoundError:
-            raise MissingFileError("no such Code file", where=str(path)) from None
+            raise MissingFileError("cannot read Code file: no such file", where=str(path)) from None
         except OSError as e:
             raise DataError(f"cannot read Code file: {e.strerror or e}", where=str(path)) from None
         return cls.from_bytes(blob, where=str(path))
