@@ -16,6 +16,8 @@ from clevrlang.check import Checker, Root
 from clevrlang.errors import Source, UsageError
 from clevrlang.ir import CONST, Node, postorder, verify
 from clevrlang.parser import parse_module
+from clevrlang.printing import layout
+from clevrlang.syntax import Module
 from clevrlang.vocabulary import Type
 
 
@@ -76,7 +78,11 @@ class Program:
 
 def parse(text: str, name: str = "<input>") -> Program:
     """Parse and type-check .clv text; raises ClevrSyntaxError / ClevrTypeError."""
-    module = parse_module(text, name)
+    return check_module(parse_module(text, name))
+
+
+def check_module(module: Module) -> Program:
+    """Type-check a parsed module (``clevr fmt`` keeps the syntax tree too)."""
     checker = Checker()
     for statement in module.statements:
         checker.statement(statement)
@@ -118,14 +124,12 @@ class _Printer:
         return "\n".join(lines)
 
     def expr(self, node: Node, top: bool = False) -> str:
-        names = self.refs.get(node)
-        if not top and names:
-            return names.pop(0) if len(names) > 1 else names[0]
-        if node.op == CONST:
-            return format_value(node.values[0], node.type)
-        label = node.label()
-        if not node.inputs:
-            return f"{label}()"
-        if len(node.inputs) == 1 and node.inputs[0].op != CONST:
-            return f"{self.expr(node.inputs[0])} |> {label}"
-        return f"{label}({', '.join(self.expr(i) for i in node.inputs)})"
+        def parts(n: Node):
+            names = self.refs.get(n)
+            if names and (n is not node or not top):
+                return names.pop(0) if len(names) > 1 else names[0]
+            if n.op == CONST:
+                return format_value(n.values[0], n.type)
+            return n.label(), n.inputs
+
+        return layout(node, parts, lambda n: n.op == CONST)
