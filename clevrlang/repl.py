@@ -26,7 +26,9 @@ from typing import Callable
 from clevrlang import syntax as S
 from clevrlang.check import Checker
 from clevrlang.errors import ClevrError, UsageError
-from clevrlang.ir import Node, postorder
+from clevrlang.inputs import image_beside_scene as _image_beside_scene
+from clevrlang.inputs import uses_current_input as _uses_current_input
+from clevrlang.ir import Node
 from clevrlang.parser import parse_module
 from clevrlang.program import format_value
 from clevrlang.runtime import render
@@ -94,11 +96,6 @@ def is_complete(text: str) -> bool:
         i += 1
     tail = "".join(code).rstrip()
     return depth == 0 and not tail.endswith(("|>", "\\"))
-
-
-def _uses_current_input(node: Node) -> bool:
-    """Whether a program reads the current scene/image (a ``scene()`` with no image)."""
-    return any(n.op == "scene" and not n.inputs for n in postorder([node]))
 
 
 class Session:
@@ -291,15 +288,6 @@ class Session:
 
 
 # ------------------------------------------------------------------------------ opening
-
-def _image_beside_scene(scene: Scene) -> str | None:
-    """``<world>/images/<split>/<image_filename>`` for a scene read from ``<world>/scenes/``."""
-    name, split = scene.raw.get("image_filename"), scene.raw.get("split")
-    if not (name and split and scene.where):
-        return None
-    path = Path(scene.where).resolve().parent.parent / "images" / split / name
-    return str(path) if path.is_file() else None
-
 
 def scene_beside_image(path: str) -> Scene | None:
     """The scene of ``<world>/images/<split>/NAME.png`` from its world's scenes file, if any."""

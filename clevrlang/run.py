@@ -1,4 +1,4 @@
-"""Running a .clv file on one scene or image: what ``clevr run`` and the REPL share."""
+"""Running a .clv file on its scenes or images: what ``clevr run``, suites and the REPL share."""
 
 from __future__ import annotations
 
@@ -6,32 +6,21 @@ from pathlib import Path
 from typing import Callable
 
 from clevrlang.errors import ClevrError, UsageError
+from clevrlang.inputs import Inputs, Interpreters
 from clevrlang.ir import postorder
+from clevrlang.metadata import read_metadata
 from clevrlang.program import Program, format_value
 from clevrlang.runtime import render
 
 
-def make_context(backend_name: str | None, scenes_path: str | None, index: int,
-                 image_path: str | None, model: str | None = None):
-    """(backend, interpreter context) for a run: a scene for symbolic, an image otherwise."""
+def choose_backend(backend_name: str | None, scenes_path: str | None, image_path: str | None,
+                   model: str | None = None):
+    """The named back end; by default symbolic with --scene (or nothing), else engineered."""
     from clevrlang.backends import get_backend
 
     if backend_name is None:
         backend_name = "symbolic" if scenes_path or not image_path else "engineered"
-    options = {"model": model} if model else {}
-    backend = get_backend(backend_name, **options)
-    if backend.needs == "scenes":
-        if image_path and not scenes_path:
-            raise UsageError("the symbolic back end needs --scene (it reads scene graphs); "
-                             "use --backend engineered or learned with --image")
-        context = load_scene(scenes_path, index) if scenes_path else None
-    elif image_path:
-        from clevrlang.images import load_image
-
-        context = load_image(image_path)
-    else:  # the program may load its own images; scene() without one then says so
-        context = None
-    return backend, context
+    return get_backend(backend_name, **({"model": model} if model else {}))
 
 
 def load_scene(path: str, index: int):
@@ -44,19 +33,25 @@ def load_scene(path: str, index: int):
 
 
 def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_path=None,
-             backend_name=None, trace=False, show_path=None, model=None, explain_dir=None,
-             echo: Callable[[str], None] = print) -> int:
-    """Evaluate every top-level result; returns the number of failures (errors + failed expects)."""
-    backend, context = make_context(backend_name, scenes_path, index, image_path, model)
+             images_dir=None, backend_name=None, trace=False, show_path=None, model=None,
+             explain_dir=None, echo: Callable[[str], None] = print) -> int:
+    """Evaluate every top-level result, each on its input (see :mod:`clevrlang.inputs`);
+    returns the number of failures (errors + failed expects)."""
+    backend = choose_backend(backend_name, scenes_path, image_path, model)
     if explain_dir and not hasattr(backend, "explain"):
         raise UsageError(f"the {backend.name} back end has nothing to --explain",
                          hint="--explain draws the learned back end's saliency")
+    _, metas = read_metadata(program)
+    contexts = Inputs(scenes_path, index, image_path, images_dir).contexts(
+        backend, program.roots, metas, name)
+    interpreters = Interpreters(backend)
+    interp = None
     failures = 0
-    interp = backend.interpreter(context)
-    for root in program.roots:
+    for root, context in zip(program.roots, contexts):
         line = root.span.line if root.span else 0
         where = f"{name}:{line}"
         try:
+            interp = interpreters.get(root, context)
             value = interp.value(root.node)
         except ClevrError as e:
             echo(f"{where}: {e.render()}")
@@ -71,7 +66,7 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
         if getattr(interp, "probability", None) is not None:
             shown += f"  (p={interp.probability:.2f})"
         if explain_dir:
-            png = backend.explain(root.node, context, Path(explain_dir) / f"line_{line}.png")
+            png = backend.explain(root.node, interp.context, Path(explain_dir) / f"line_{line}.png")
             echo(f"{where}: wrote {png}")
         if root.is_expect:
             want = format_value(root.expected, root.node.type)
@@ -83,7 +78,7 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
         else:
             echo(f"{where}: {shown}")
     if show_path:
-        draw = getattr(interp, "draw", None)
+        draw = getattr(interp, "draw", None) if interp is not None else None
         if draw is None:
             raise UsageError(f"the {backend.name} back end has nothing to --show")
         draw(show_path)

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from clevrlang.errors import ClevrError, UsageError
+from clevrlang.inputs import Inputs, Interpreters
+from clevrlang.metadata import read_metadata
 from clevrlang.program import format_value
-from clevrlang.run import matches, make_context
+from clevrlang.run import matches
 from clevrlang.runtime import render
 
 
@@ -27,34 +29,36 @@ class CaseResult:
 
 
 def run_suite(path: str, backends: list[str], *, scene_path=None, index=0, image_path=None,
-              junit_path=None, json_out=False, force=False, echo: Callable = print) -> bool:
-    """Run every expectation of ``path`` on each back end; True when all pass."""
+              images_dir=None, junit_path=None, json_out=False, force=False,
+              echo: Callable = print) -> bool:
+    """Run every expectation of ``path`` on each back end; True when all pass.
+
+    Each expectation reads its own input (:mod:`clevrlang.inputs`): the ``#@`` question's
+    scene and image when ``clevr convert`` wrote one, else ``--scene``/``--index`` or
+    ``--image``. A missing input, or a back end that cannot load, stops the suite before
+    anything runs."""
+    from clevrlang.backends import get_backend
     from clevrlang.cli.lang import _parse_file
 
     program = _parse_file(path)
-    expects = [r for r in program.roots if r.is_expect]
+    _, metas = read_metadata(program)
+    expects = [(r, m) for r, m in zip(program.roots, metas) if r.is_expect]
     if not expects:
         raise UsageError(f"{path} has no 'expect' statements to run as a suite")
-    cases = [CaseResult(f"{path}:{r.span.line}", r.text) for r in expects]
+    if junit_path and os.path.exists(junit_path) and not force:
+        raise UsageError(f"{junit_path} exists; pass --force to overwrite it")
+    roots = [r for r, _ in expects]
+    cases = [CaseResult(f"{path}:{r.span.line}", r.text) for r in roots]
+    inputs = Inputs(scene_path, index, image_path, images_dir)
+    plans = []
     for name in backends:
-        try:
-            backend, context = make_context(name, scene_path, index, image_path)
-        except ClevrError as e:
-            for c in cases:
-                c.outcomes[name] = ("error", e.message)
-            continue
-        interp = backend.interpreter(context)
-        for case, root in zip(cases, expects):
-            try:
-                value = interp.value(root.node)
-            except ClevrError as e:
-                case.outcomes[name] = ("error", e.message)
-                continue
-            if matches(value, root.expected):
-                case.outcomes[name] = ("pass", render(value))
-            else:
-                want = format_value(root.expected, root.node.type)
-                case.outcomes[name] = ("fail", f"expected {want}, got {render(value)}")
+        backend = get_backend(name)
+        plans.append((name, backend, inputs.contexts(backend, roots, [m for _, m in expects],
+                                                     path)))
+    for name, backend, contexts in plans:
+        interpreters = Interpreters(backend)
+        for case, root, context in zip(cases, roots, contexts):
+            case.outcomes[name] = _outcome(interpreters, root, context)
     if junit_path:
         write_junit(junit_path, path, backends, cases, force)
     if json_out:
@@ -65,6 +69,17 @@ def run_suite(path: str, backends: list[str], *, scene_path=None, index=0, image
     else:
         _print_table(path, backends, cases)
     return all(s == "pass" for c in cases for s, _ in c.outcomes.values())
+
+
+def _outcome(interpreters: Interpreters, root, context) -> tuple[str, str]:
+    """(status, detail) of one expectation on one back end."""
+    try:
+        value = interpreters.get(root, context).value(root.node)
+    except ClevrError as e:
+        return "error", e.message
+    if matches(value, root.expected):
+        return "pass", render(value)
+    return "fail", f"expected {format_value(root.expected, root.node.type)}, got {render(value)}"
 
 
 def _print_table(path, backends, cases) -> None:

@@ -64,8 +64,8 @@ def eval_command(suite, questions_path, scenes_path, images_dir, backend_spec, p
         from clevrlang.suite import run_suite
 
         ok = run_suite(suite, backends, scene_path=scene_path or scenes_path, index=index,
-                       image_path=image_path, junit_path=junit_path, json_out=json_out,
-                       force=force, echo=click.echo)
+                       image_path=image_path, images_dir=images_dir, junit_path=junit_path,
+                       json_out=json_out, force=force, echo=click.echo)
         click.get_current_context().exit(0 if ok else 1)
     if not questions_path:
         raise UsageError("give a SUITE.clv or --questions Q.json")
