@@ -7,7 +7,9 @@ import os
 
 import click
 
-from clevrlang.errors import ClevrError, UsageError
+from clevrlang.cli.options import (index_option, refuse_clash, scenes_option, split_option,
+                                     world_files, world_option)
+from clevrlang.errors import ClevrError, ExitCode, UsageError
 
 
 def _read_source(path: str) -> str:
@@ -35,25 +37,46 @@ def _atomic_write(path: str, text: str) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path())
-@click.option("--scene", "scenes_path", type=click.Path(), help="CLEVR scenes JSON file.")
-@click.option("--index", default=0, show_default=True, help="Which scene of --scene.")
+@scenes_option("A CLEVR scenes JSON file: scene() reads scene --index of it.")
+@index_option()
 @click.option("--image", type=click.Path(), help="Image for perception back ends.")
-@click.option("--backend", default=None, help="symbolic (default with --scene), engineered, learned.")
+@world_option()
+@split_option()
+@click.option("--backend", default=None, help="symbolic (default with --scenes), engineered, learned.")
 @click.option("--trace", is_flag=True, help="Show every node's value.")
 @click.option("--show", "show_path", type=click.Path(), help="Write a PNG of what the back end saw.")
 @click.option("--model", "--checkpoint", "model", default=None, type=click.Path(exists=True),
               help="Artefact folder (engineered) or checkpoint (learned) for the back end.")
 @click.option("--explain", "explain_dir", default=None, type=click.Path(file_okay=False),
               help="Learned: a saliency PNG per result in this folder.")
-def run(file, scenes_path, index, image, backend, trace, show_path, model, explain_dir):
+def run(file, scenes_path, index, image, world_dir, split, backend, trace, show_path, model,
+        explain_dir):
     """Run FILE.clv: print each top-level value; `expect` lines pass or fail (exit 1)."""
     from clevrlang.run import run_file
 
+    if world_dir:
+        scenes_path, image = _world_inputs(world_dir, split, index, scenes_path, image)
     failures = run_file(file, _parse_file(file), scenes_path=scenes_path, index=index,
                         image_path=image, backend_name=backend, trace=trace,
                         show_path=show_path, model=model, explain_dir=explain_dir,
                         echo=click.echo)
-    click.get_current_context().exit(1 if failures else 0)
+    click.get_current_context().exit(ExitCode.FAILED if failures else ExitCode.OK)
+
+
+def _world_inputs(world_dir, split, index, scenes_path, image):
+    """(scenes file, image) of image --index of a world; the image only when there are no
+    scenes to find it beside (CLEVR's test split)."""
+    from clevrlang.world.layout import image_filename
+
+    refuse_clash(world_dir, scenes=scenes_path, image=image)
+    w = world_files(world_dir, split)
+    if w.scenes:
+        return w.scenes, None
+    path = os.path.join(w.images or "", image_filename(w.split, index))
+    if not os.path.isfile(path):
+        raise UsageError(f"--index {index}: {world_dir} has neither scenes nor image {index} "
+                         f"in split {w.split!r}")
+    return None, path
 
 
 @click.command()

@@ -6,29 +6,32 @@ import sys
 
 import click
 
+from clevrlang.cli.options import index_option, scenes_option, split_option, world_option
+
 
 @click.command()
 @click.option("--image", type=click.Path(), help="An image for the perception back ends.")
-@click.option("--world", "world", type=click.Path(), help="A CLEVR world folder (scene and image).")
-@click.option("--scene", "scenes", type=click.Path(), help="A CLEVR scenes JSON file.")
-@click.option("--index", default=0, show_default=True, help="Which image/scene of --world or --scene.")
-@click.option("--split", default=None, help="The split of --world (default: val, else the first).")
+@world_option("A world folder (from `clevr world make`, or CLEVR v1.0): scene and image "
+              "--index of its split.")
+@scenes_option()
+@index_option()
+@split_option()
 @click.option("--backend", default=None,
               help="symbolic (default with a scene), engineered or learned (default with --image).")
 @click.option("--history", "history", type=click.Path(), default=None,
               help="History file (default: $CLEVRLANG_HOME/history or ~/.local/share/clevrlang/history).")
-def repl(image, world, scenes, index, split, backend, history):
+def repl(image, world_dir, scenes_path, index, split, backend, history):
     """Type .clv statements and :commands (:help lists them) against one scene or image.
 
     \b
       clevr repl --world demo/world --index 0
-      clevr repl --scene scenes.json --index 3
+      clevr repl --scenes scenes.json --index 3
       clevr repl < steps.txt      # not a terminal: runs the lines and prints a transcript
     """
     from clevrlang.repl import open_session
 
-    session = open_session(image=image, world=world, index=index, split=split,
-                           scenes=scenes, backend=backend)
+    session = open_session(image=image, world=world_dir, index=index, split=split,
+                           scenes=scenes_path, backend=backend)
     if not sys.stdin.isatty():
         from clevrlang.repl_prompt import run_lines
 
