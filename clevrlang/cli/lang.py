@@ -88,10 +88,15 @@ def check(file):
 
 
 @click.command()
-@click.argument("file", type=click.Path())
-def fmt(file):
-    """Print FILE.clv in canonical form (defs inlined, lets kept, pipes for one-input calls)."""
-    click.echo(_parse_file(file).to_clv())
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--check", is_flag=True,
+              help="Change nothing; print a diff and exit 1 if a file would change.")
+@click.option("--write", "-w", is_flag=True, help="Rewrite the files in place (atomically).")
+def fmt(files, check, write):
+    """Format .clv files: canonical layout, comments, lets and defs kept (prints the result)."""
+    from clevrlang.formatting import format_files
+
+    click.get_current_context().exit(format_files(files, click.echo, check=check, write=write))
 
 
 @click.command()
