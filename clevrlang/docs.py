@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clevrlang.vocabulary import (
-    ATTRIBUTES, ATTRIBUTE_TYPES, ENUMS, FUNCTIONS, QUESTION_TYPES, SYNONYMS, Type,
+    ATTRIBUTES, ATTRIBUTE_TYPES, ENUMS, FUNCTIONS, QUESTION_TYPES, VALUE_SYNONYMS, Type,
 )
 
 _FAMILY_TITLES = [
@@ -42,6 +42,8 @@ load("a.png") |> compress[jpeg, bytes=128] |> scene |> count
   `scene(img)` is the scene of an image (perception back ends).
 * A newline ends a statement, except inside brackets and before a line starting with `|>`.
 * `let` may rebind a name; `def` bodies are checked once and inlined where called.
+* `clevr fmt FILE...` prints files in canonical layout (a pipe for every one-input call),
+  keeping comments, lets and defs; `--check` shows what would change, `--write` rewrites.
 * Answers are CLEVR's strings: `yes`/`no`, `0`..`10`, attribute values.
 '''
 
@@ -55,11 +57,14 @@ def language_reference() -> str:
             out.append(f"* `{t}` -- {_TYPE_DOCS[t]}")
         elif t in ENUMS:
             out.append(f"* `{t}` -- one of " + ", ".join(f"`{v}`" for v in ENUMS[t]))
-    out += ["", "## Attribute values and their synonyms in questions", ""]
+    out += ["", "## Attribute values and their synonyms", "",
+            "CLEVR's questions also use the words in brackets; a program may write one wherever",
+            "its value goes (`filter[big shiny ball]` is `filter[large metal sphere]`), and",
+            "`clevr fmt` writes the value.", ""]
     for attr in ATTRIBUTES:
         values = []
         for v in ENUMS[ATTRIBUTE_TYPES[attr]]:
-            syn = [s for s in SYNONYMS.get(v, []) if s != v]
+            syn = [s for s, value in VALUE_SYNONYMS.items() if value == v]
             values.append(f"`{v}`" + (f" ({', '.join(syn)})" if syn else ""))
         out.append(f"* {attr}: " + ", ".join(values))
     out += ["", "## Functions", ""]
