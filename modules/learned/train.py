@@ -314,11 +314,12 @@ class Trainer:
             done += 1
             ema_loss = loss if ema_loss is None else 0.98 * ema_loss + 0.02 * loss
             ema_acc = acc if ema_acc is None else 0.98 * ema_acc + 0.02 * acc
-            bar.update(1)
-            bar.set_postfix(loss=f"{ema_loss:.3f}", acc=f"{ema_acc:.3f}",
-                            val=f"{val.get('accuracy', float('nan')):.3f}", refresh=False)
             if self.step % self.cfg.val_every == 0 or self.step == total:
                 val = self.validate(final=self.step == total)
+            # After validating, so the bar shows the accuracy just logged (no val=nan first).
+            shown = {"val": f"{val['accuracy']:.3f}"} if "accuracy" in val else {}
+            bar.set_postfix(loss=f"{ema_loss:.3f}", acc=f"{ema_acc:.3f}", **shown, refresh=False)
+            bar.update(1)
             if self.step % self.cfg.save_every == 0 or self.step == total:
                 self.save()
             if stop_after is not None and done >= stop_after:

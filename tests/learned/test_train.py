@@ -97,3 +97,16 @@ def test_ddp_two_processes_equal_one(toy, tmp_path):
     single.run()
     _assert_same(_weights(tmp_path / "ddp" / "last.safetensors"),
                  _weights(tmp_path / "one" / "last.safetensors"), atol=1e-5)
+
+
+def test_progress_bar_shows_the_validation_accuracy_just_logged(toy, tmp_path, capsys, caplog):
+    import logging
+    import re
+
+    with caplog.at_level(logging.INFO, logger="clevrlang.modules.learned.train"):
+        result = Trainer(toy, toy, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=True).run()
+    bar = capsys.readouterr().err
+    logged = re.findall(r"validation accuracy (\d\.\d+)", caplog.text)
+    assert logged and "nan" not in bar  # never a placeholder where no accuracy is known yet
+    last = bar.replace("\r", "\n").strip().splitlines()[-1]
+    assert f"val={result['validation']['accuracy']:.3f}" in last
