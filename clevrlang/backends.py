@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from importlib import import_module
 
-from clevrlang.errors import UsageError
+from clevrlang.errors import UsageError, shown
 
 # name -> (module, class) under clevrlang.modules
 _REGISTRY = {
@@ -22,14 +22,19 @@ _REGISTRY = {
 NAMES = tuple(_REGISTRY)
 
 
-def get_backend(name: str, **options):
-    """The back end called ``name``; ``options`` go to its constructor (``model=``, ...)."""
+def check_name(name: str) -> str:
+    """``name`` when it names a back end, else a UsageError with the closest name."""
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, NAMES, n=1)
-        raise UsageError(f"unknown back end '{name}'",
+        raise UsageError(f"unknown back end {shown(name)}",
                          hint=(f"did you mean '{close[0]}'? " if close else "")
                          + f"back ends: {', '.join(NAMES)}")
-    module, cls = _REGISTRY[name]
+    return name
+
+
+def get_backend(name: str, **options):
+    """The back end called ``name``; ``options`` go to its constructor (``model=``, ...)."""
+    module, cls = _REGISTRY[check_name(name)]
     try:
         mod = import_module(f"clevrlang.modules.{module}")
     except ModuleNotFoundError as e:

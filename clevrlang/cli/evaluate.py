@@ -7,11 +7,16 @@ import os
 
 import click
 
-from clevrlang.errors import UsageError
+from clevrlang.cli.options import (index_option, quiet_option, refuse_clash, scenes_option,
+                                     split_option, world_files, world_option)
+from clevrlang.errors import ExitCode, UsageError
 
 
 def _backends(spec: str) -> list[str]:
-    names = [b.strip() for b in spec.split(",") if b.strip()]
+    """The names of --backend, each checked before anything runs."""
+    from clevrlang.backends import check_name
+
+    names = [check_name(b.strip()) for b in spec.split(",") if b.strip()]
     if not names:
         raise UsageError("--backend needs at least one name")
     return names
@@ -34,15 +39,19 @@ def _table(results, title: str):
 @click.command("eval")
 @click.argument("suite", required=False, type=click.Path())
 @click.option("--questions", "questions_path", type=click.Path(), help="CLEVR questions JSON.")
-@click.option("--scenes", "scenes_path", type=click.Path(), help="CLEVR scenes JSON.")
+@scenes_option("A CLEVR scenes JSON file: the questions' scenes; a suite's scene() reads "
+               "scene --index of it.")
 @click.option("--images", "images_dir", type=click.Path(), help="Folder of the questions' images.")
+@world_option("A world folder (from `clevr world make`, or CLEVR v1.0): the questions, "
+              "scenes and images of its --split, for questions or a SUITE.")
+@split_option()
 @click.option("--backend", "backend_spec", default="symbolic", show_default=True,
               help="Back end(s), comma separated.")
 @click.option("--predictions", "predictions_path", type=click.Path(),
               help="Write {'predictions': [...]} (one file per back end when several).")
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
-@click.option("--scene", "scene_path", type=click.Path(), help="Suite: scenes file for scene().")
-@click.option("--index", default=0, help="Suite: which scene of --scene.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="Only the first N questions.")
+@index_option("Suite: which scene of --scenes (or image of --world) scene() reads.")
 @click.option("--image", "image_path", type=click.Path(), help="Suite: image for scene().")
 @click.option("--junit", "junit_path", type=click.Path(), help="Suite: write a JUnit XML report.")
 @click.option("--json", "json_out", is_flag=True, help="Print results as JSON.")
@@ -55,33 +64,62 @@ def _table(results, title: str):
               "(from --scenes) in turn; print the table and write it as PNG.")
 @click.option("--explain", "explain_dir", default=None, type=click.Path(file_okay=False),
               help="Learned: write a saliency PNG per question into this folder.")
-def eval_command(suite, questions_path, scenes_path, images_dir, backend_spec, predictions_path,
-                 limit, scene_path, index, image_path, junit_path, json_out, force, model,
-                 device, ablate_out, explain_dir):
-    """Evaluate back ends on a CLEVR questions file, or run a .clv SUITE of expectations."""
+@quiet_option
+def eval_command(suite, questions_path, scenes_path, images_dir, world_dir, split, backend_spec,
+                 predictions_path, limit, index, image_path, junit_path, json_out, force, model,
+                 device, ablate_out, explain_dir, quiet):
+    """Evaluate back ends on a CLEVR questions file, or run a .clv SUITE of expectations.
+
+    A suite exits 1 when an expectation fails on any back end.
+    """
     backends = _backends(backend_spec)
+    if world_dir:
+        refuse_clash(world_dir, questions=questions_path, scenes=scenes_path, images=images_dir)
+        w = world_files(world_dir, split)
+        questions_path, scenes_path, images_dir = w.questions, w.scenes, w.images
     if suite:
         from clevrlang.suite import run_suite
 
-        ok = run_suite(suite, backends, scene_path=scene_path or scenes_path, index=index,
+        ok = run_suite(suite, backends, scene_path=scenes_path, index=index,
                        image_path=image_path, images_dir=images_dir, junit_path=junit_path,
                        json_out=json_out, force=force, echo=click.echo)
-        click.get_current_context().exit(0 if ok else 1)
+        click.get_current_context().exit(ExitCode.OK if ok else ExitCode.FAILED)
     if not questions_path:
-        raise UsageError("give a SUITE.clv or --questions Q.json")
+        raise UsageError("give a SUITE.clv, --questions Q.json or --world DIR"
+                         + (f" (split {split!r} has no questions file)" if world_dir else ""))
+    progress = not (json_out or quiet)
     options = {b: _backend_options(b, model, device) for b in backends}
     if model and sum(b != "symbolic" for b in backends) > 1:
         raise UsageError("--model names one back end's model; give one perception back end")
+    outputs = list(_prediction_paths(predictions_path, backends).values())
+    _refuse_overwrite(outputs + ([ablate_out] if ablate_out else []), force)
     from clevrlang.data import load_questions, load_scenes
 
     questions = load_questions(questions_path)[:limit]
     scenes = load_scenes(scenes_path) if scenes_path else None
     _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
-                    json_out, force, options)
+                    json_out, force, options, progress)
     if ablate_out:
-        _ablate(questions, scenes, images_dir, options, ablate_out, force, json_out)
+        _ablate(questions, scenes, images_dir, options, ablate_out, force, json_out, progress)
     if explain_dir:
-        _explain(questions, images_dir, options, explain_dir)
+        _explain(questions, images_dir, options, explain_dir, progress)
+
+
+def _prediction_paths(predictions_path, backends) -> dict[str, str]:
+    """Back end -> its predictions file (``P_<backend>.json`` when there are several)."""
+    if not predictions_path:
+        return {}
+    if len(backends) == 1:
+        return {backends[0]: predictions_path}
+    stem, ext = os.path.splitext(predictions_path)
+    return {b: f"{stem}_{b}{ext or '.json'}" for b in backends}
+
+
+def _refuse_overwrite(paths, force: bool) -> None:
+    """Checked before anything runs: a long evaluation must not end in "exists"."""
+    for path in paths:
+        if os.path.exists(path) and not force:
+            raise UsageError(f"{path} exists; pass --force to overwrite it")
 
 
 def _backend_options(name: str, model, device: str) -> dict:
@@ -90,7 +128,7 @@ def _backend_options(name: str, model, device: str) -> dict:
     return {"device": device, **({"model": model} if model else {})}
 
 
-def _ablate(questions, scenes, images_dir, options, png, force, json_out):
+def _ablate(questions, scenes, images_dir, options, png, force, json_out, progress):
     """The engineered back end's ablation on the same questions (truth from --scenes)."""
     from clevrlang.backends import get_backend
     from clevrlang.data import scene_for
@@ -111,7 +149,7 @@ def _ablate(questions, scenes, images_dir, options, png, force, json_out):
             samples.append(Sample(scene.raw, path=find_image(images_dir, q)))
     backend = get_backend("engineered", **options.get("engineered", {}))
     result = ablate(backend, samples=samples, questions=questions, png=png,
-                    progress=not json_out)
+                    progress=progress)
     if json_out:
         click.echo(json.dumps({"ablation": result}, indent=2))
     else:
@@ -119,7 +157,7 @@ def _ablate(questions, scenes, images_dir, options, png, force, json_out):
         click.echo(f"wrote {png}")
 
 
-def _explain(questions, images_dir, options, out_dir):
+def _explain(questions, images_dir, options, out_dir, progress):
     """A saliency PNG per question with the learned back end."""
     from pathlib import Path
 
@@ -133,14 +171,14 @@ def _explain(questions, images_dir, options, out_dir):
     backend = get_backend("learned", **options.get("learned", {}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for q in tqdm(questions, desc="explain", unit="q"):
+    for q in tqdm(questions, desc="explain", unit="q", disable=not progress):
         backend.explain(q.program, find_image(images_dir, q),
                         out / f"question_{q.question_index:06d}.png")
     click.echo(f"wrote {len(questions)} PNGs to {out}")
 
 
 def _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
-                    json_out, force, options=None):
+                    json_out, force, options=None, progress=True):
     from rich.console import Console
 
     from clevrlang.evaluation import evaluate
@@ -149,18 +187,13 @@ def _eval_questions(questions_path, questions, scenes, images_dir, backends, pre
     if missing:
         raise UsageError(f"{len(missing)} question(s) have no program (e.g. question {missing[0]})")
     results = evaluate(backends, questions, scenes, images_dir, options=options,
-                       progress=not json_out)
-    if predictions_path:
-        for r in results:
-            path = predictions_path
-            if len(results) > 1:
-                stem, ext = os.path.splitext(predictions_path)
-                path = f"{stem}_{r.backend}{ext or '.json'}"
-            if os.path.exists(path) and not force:
-                raise UsageError(f"{path} exists; pass --force to overwrite it")
+                       progress=progress and not json_out)
+    paths = _prediction_paths(predictions_path, backends)
+    for r in results:
+        if r.backend in paths:
             from clevrlang.atomic import write_text
 
-            write_text(path, json.dumps(r.predictions_json(questions)))
+            write_text(paths[r.backend], json.dumps(r.predictions_json(questions)))
     if json_out:
         click.echo(json.dumps({r.backend: r.table.to_dict() for r in results}, indent=2))
         return
