@@ -39,33 +39,35 @@ def _codecs(codecs) -> list:
     return out
 
 
-def codec_table(images, budgets=(64, 128), codecs=None) -> list[dict]:
+def codec_table(images, budgets=(64, 128), codecs=None, progress: bool = False) -> list[dict]:
     """One row per (codec, budget): means over the images of SSIM, MS-SSIM, PSNR, header-less
     bytes, total bytes and bpp. Images below a codec's smallest payload count as ``skipped``.
     """
+    from tqdm.auto import tqdm
+
     from .metrics import ms_ssim, psnr, ssim
 
     images = [as_image(im) for im in images]
     rows = []
-    for codec in _codecs(codecs):
-        for budget in budgets:
-            acc: dict[str, list[float]] = {k: [] for k in COLUMNS[4:]}
-            skipped = 0
-            for im in images:
-                try:
-                    code = codec.encode(im, budget)
-                except UsageError:  # budget below this codec's minimum for this image
-                    skipped += 1
-                    continue
-                out = codec.decode(code)
-                for k, v in (("ssim", ssim(im, out)), ("ms_ssim", ms_ssim(im, out)),
-                             ("psnr", min(psnr(im, out), 100.0)), ("nbytes", code.nbytes),
-                             ("total_bytes", code.total_bytes), ("bpp", code.bpp)):
-                    acc[k].append(v)
-            row = {"codec": codec.name, "budget": int(budget), "images": len(images) - skipped,
-                   "skipped": skipped}
-            row.update({k: float(np.mean(v)) if v else math.nan for k, v in acc.items()})
-            rows.append(row)
+    pairs = [(codec, budget) for codec in _codecs(codecs) for budget in budgets]
+    for codec, budget in tqdm(pairs, desc="codecs", unit="row", disable=not progress):
+        acc: dict[str, list[float]] = {k: [] for k in COLUMNS[4:]}
+        skipped = 0
+        for im in images:
+            try:
+                code = codec.encode(im, budget)
+            except UsageError:  # budget below this codec's minimum for this image
+                skipped += 1
+                continue
+            out = codec.decode(code)
+            for k, v in (("ssim", ssim(im, out)), ("ms_ssim", ms_ssim(im, out)),
+                         ("psnr", min(psnr(im, out), 100.0)), ("nbytes", code.nbytes),
+                         ("total_bytes", code.total_bytes), ("bpp", code.bpp)):
+                acc[k].append(v)
+        row = {"codec": codec.name, "budget": int(budget), "images": len(images) - skipped,
+               "skipped": skipped}
+        row.update({k: float(np.mean(v)) if v else math.nan for k, v in acc.items()})
+        rows.append(row)
     return rows
 
 

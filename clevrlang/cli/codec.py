@@ -7,6 +7,7 @@ import os
 import click
 
 from clevrlang.cli import Group
+from clevrlang.cli.options import quiet_option
 
 
 @click.group(cls=Group)
@@ -15,14 +16,17 @@ def codec():
 
 
 @codec.command()
-@click.option("--world", "world_dir", required=True, type=click.Path(), help="A world folder.")
+@click.option("--world", "world_dir", required=True, type=click.Path(), metavar="DIR",
+              help="A world folder (from `clevr world make`, or CLEVR v1.0).")
 @click.option("--split", default="val", show_default=True, help="Held-out split to measure on.")
-@click.option("--images", "n_images", default=100, show_default=True, help="How many thumbnails.")
+@click.option("--images", "n_images", type=click.IntRange(min=1), default=100, show_default=True,
+              help="How many thumbnails.")
 @click.option("--budgets", default="64,128", show_default=True, help="Byte budgets, comma separated.")
 @click.option("--codecs", "codec_spec", default=None,
               help="Codecs, comma separated (default: standard ones + learned ones with weights).")
 @click.option("--out", "out_dir", default=None, help="Report folder (default: WORLD/codec_report).")
-def report(world_dir, split, n_images, budgets, codec_spec, out_dir):
+@quiet_option
+def report(world_dir, split, n_images, budgets, codec_spec, out_dir, quiet):
     """SSIM/PSNR at each budget on 32x32 thumbnails, as Markdown and a rate-distortion PNG."""
     from clevrlang.atomic import write_text
     from clevrlang.compress import codec_table, rate_distortion_png, table_markdown
@@ -35,7 +39,7 @@ def report(world_dir, split, n_images, budgets, codec_spec, out_dir):
         raise UsageError(f"--budgets takes numbers like 64,128, got {budgets!r}") from None
     images = world_thumbnails(world_dir, split, n_images)
     codecs = [c.strip() for c in codec_spec.split(",")] if codec_spec else None
-    rows = codec_table(images, tuple(budget_list), codecs)
+    rows = codec_table(images, tuple(budget_list), codecs, progress=not quiet)
     out_dir = out_dir or os.path.join(world_dir, "codec_report")
     table = table_markdown(rows)
     png = rate_distortion_png(rows, os.path.join(out_dir, "rate_distortion.png"))
