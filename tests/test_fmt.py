@@ -1,8 +1,12 @@
 """`clevr fmt`: canonical layout that keeps comments, lets and defs; --check, --write, files."""
 
+import doctest
+import importlib
 import pathlib
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from clevrlang import parse
 from clevrlang.convert import json_to_clv
@@ -168,3 +172,34 @@ def test_usage_errors_exit_2(cli, tmp_path):
     assert cli("fmt")[0] == 2
     code, _, err = cli("fmt", "--check", tmp_path / "missing.clv")
     assert code == 2 and "no such file" in err
+
+
+def _comment_spots(text: str) -> list[int]:
+    """Offsets where a comment and a newline may go: before a `|>`, after an opening bracket
+    or a comma (a newline there continues the statement), and at the end of a line."""
+    spots = {i for i in range(len(text)) if text.startswith("|>", i) or text[i] == "\n"}
+    spots |= {i + 1 for i, ch in enumerate(text) if ch in "([,"}
+    return sorted(spots)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_comments_anywhere_survive_and_formatting_settles(data):
+    spots = _comment_spots(KEEPER)
+    chosen = sorted(data.draw(st.sets(st.sampled_from(spots), max_size=8)), reverse=True)
+    text = KEEPER
+    for n, at in enumerate(chosen):
+        text = text[:at] + f"  # note {n}\n" + text[at:]
+    try:
+        before = parse(text)
+    except (ClevrSyntaxError, ClevrTypeError):
+        assume(False)
+    out = format_text(text)  # raises if the meaning or the comments changed
+    assert format_text(out) == out
+    assert [r.node for r in parse(out).roots] == [r.node for r in before.roots]
+
+
+@pytest.mark.parametrize("module", ["clevrlang.formatting", "clevrlang.printing"])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
