@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -80,7 +81,49 @@ def ultralytics():
     if any(SETTINGS.get(k) != str(v) for k, v in places.items()):
         SETTINGS.update({k: str(v) for k, v in places.items()})
     logging.getLogger("ultralytics").setLevel(logging.WARNING)
+    _plain_when_piped()
     return ul
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _NoColourFilter(logging.Filter):
+    """Strips ANSI colour from ultralytics' log lines (its ``colorstr``) written to a pipe."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _is_tty(sys.stdout) and "\x1b" in (text := record.getMessage()):
+            record.msg, record.args = _ANSI.sub("", text), None
+        return True
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _plain_when_piped() -> None:
+    """No ANSI escapes from ultralytics in a pipe or a log file.
+
+    Its own bars (``Caching images`` when ``cache="ram"``) ignore its verbosity setting and
+    write colour and ``\\r\\033[K`` to stdout even when it is not a terminal. The detector
+    trainer draws its own bar from callbacks, so ultralytics' bars are switched off.
+    """
+    from ultralytics.utils.tqdm import TQDM
+
+    if not getattr(TQDM, "_clevrlang_off", False):
+        init = TQDM.__init__
+
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            init(self, *args, **kwargs)
+
+        TQDM.__init__, TQDM._clevrlang_off = __init__, True
+    logger = logging.getLogger("ultralytics")
+    if not any(isinstance(f, _NoColourFilter) for f in logger.filters):
+        logger.addFilter(_NoColourFilter())
 
 
 def set_threads(threads: int | None) -> int:
