@@ -104,7 +104,10 @@ def fmt(files, check, write):
 @click.argument("dst", type=click.Path())
 @click.option("--force", is_flag=True, help="Overwrite DST if it exists.")
 def convert(src, dst, force):
-    """Convert between a CLEVR questions/program JSON file and .clv, either way."""
+    """Convert between a CLEVR questions/program JSON file and .clv, either way.
+
+    SRC is read and DST written; their extensions (.json, .clv) say which way.
+    """
     from clevrlang import convert as conv
 
     _refuse_overwrite(dst, force)
@@ -121,7 +124,8 @@ def convert(src, dst, force):
 
 
 @click.command()
-@click.option("--format", "fmt_", type=click.Choice(["markdown"]), default="markdown")
+@click.option("--format", "fmt_", type=click.Choice(["markdown"]), default="markdown",
+              show_default=True, help="Output format.")
 def doc(fmt_):
     """Print the language reference (generated from the vocabulary)."""
     from clevrlang.docs import language_reference

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from clevrlang.cli import Group
+from clevrlang.cli.options import quiet_option
 from clevrlang.vocabulary import CODEC_LOSSES
 
 
@@ -18,18 +19,22 @@ def train():
               help="World folder (images/, questions/).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/learned].")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Passes over the training questions.")
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
               help="Global batch (split over torchrun processes).")
-@click.option("--lr", type=float, default=5e-4, show_default=True)
+@click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue exactly where OUT/last.safetensors stopped.")
-@click.option("--channels", type=click.IntRange(min=8), default=32, show_default=True)
+@click.option("--channels", type=click.IntRange(min=8), default=32, show_default=True,
+              help="Channels of the stem and of every module.")
 @click.option("--width", type=click.IntRange(min=32), default=None,
               help="Image width the network sees, height keeping the aspect [default: 128; "
                    "with --init, its width, and another only for a global-pool classifier].")
-@click.option("--split", "train_split", default="train", show_default=True)
-@click.option("--val-split", default="val", show_default=True)
+@click.option("--split", "train_split", default="train", show_default=True,
+              help="The world's split to train on.")
+@click.option("--val-split", default="val", show_default=True,
+              help="The world's split to validate on.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N questions.")
 @click.option("--stem", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Initialise the stem from a pretrained stem file.")
@@ -54,9 +59,12 @@ def train():
 @click.option("--context", default="", metavar="FAMILIES",
               help="Comma-separated module families (e.g. same,relate) whose modules also read "
                    "a summary of their whole input map; may be added to an --init model.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of initialisation and batch order.")
+@click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Steps between checkpoints (what --resume restarts from).")
+@click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Steps between validations.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
@@ -94,18 +102,23 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 
 @train.command("codec", short_help="Train a learned codec (Toderici et al. 2016) on 32x32 "
                "thumbnails of a world.")
-@click.option("--world", "world_dir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--world", "world_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="World folder whose images are thumbnailed to train on.")
 @click.option("--codec", "codec_name", required=True, help="A learned codec, e.g. conv_lstm.")
-@click.option("--split", default="train", show_default=True)
+@click.option("--split", default="train", show_default=True,
+              help="The world's split to train on.")
 @click.option("--images", "n_images", type=click.IntRange(min=1), default=None,
               help="Use the first N images of the split (as 32x32 thumbnails).")
 @click.option("--full-images", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also train on 32x32 crops of the first N full-size images (half of every "
                    "batch), so that whole images coded as tiles look like their training data.")
-@click.option("--iterations", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=3000, show_default=True)
-@click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--iterations", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Progressive iterations (each adds bits and refines the image).")
+@click.option("--steps", type=click.IntRange(min=1), default=3000, show_default=True,
+              help="Training steps (the total, counting a resumed run's).")
+@click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Thumbnails per step.")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
 @click.option("--width", type=click.IntRange(min=8), default=None, help="Network width.")
 @click.option("--code-channels", type=click.IntRange(min=1), default=16, show_default=True,
               help="Conv codecs: bits per 16x16 pixels per iteration (32: the 2016 paper's).")
@@ -120,11 +133,12 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
 @click.option("--init", "init", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Start from these weights (and their network config): fine-tune with a "
                    "fresh optimizer and schedule.")
-@click.option("--device", default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
+@quiet_option
 def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
-          width, code_channels, edge_channels, loss, iteration_weights, init, device, out):
+          width, code_channels, edge_channels, loss, iteration_weights, init, device, out, quiet):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
     import os
 
@@ -135,7 +149,7 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
     more = list(world_images(world_dir, split, full_images)) if full_images else None
     out = out or os.path.join(world_dir, "models", "codecs")
     r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
-                    out_dir=out, resume=True, device=device, progress=True, width=width,
+                    out_dir=out, resume=True, device=device, progress=not quiet, width=width,
                     code_channels=code_channels, loss=loss, init=init,
                     edge_channels=edge_channels, iteration_weights=iteration_weights,
                     more_images=more)

@@ -40,7 +40,8 @@ def world():
               help="Make only blocks K, K+N, ... (0 <= K < N); join with `clevr world merge`.")
 @click.option("--ss", type=click.IntRange(1, 4), default=1, show_default=True,
               help="Supersampling (anti-aliasing) factor.")
-@click.option("--block-size", type=click.IntRange(min=1), default=250, hidden=True)
+@click.option("--block-size", type=click.IntRange(min=1), default=250, hidden=True,
+              help="Images per block (a unit of work and of resuming); for tests.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def make(out, images, split, questions_per_image, cogent, size, seed, workers, shard, ss,
          block_size, quiet):

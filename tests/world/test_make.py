@@ -182,7 +182,7 @@ def test_a_second_split_needs_its_own_seed(tmp_path, capsys):
     # scenes follow (seed, index): a val split of the train split's seed would repeat it
     args = ["--images", "2", "-k", "0", "--size", "96x64", "--quiet", "--seed", "3"]
     assert main(["world", "make", str(tmp_path)] + args) == 0
-    assert main(["world", "make", str(tmp_path), "--split", "val"] + args) == 1
+    assert main(["world", "make", str(tmp_path), "--split", "val"] + args) == 2  # a wrong call
     err = capsys.readouterr().err
     assert "split 'train' made with --seed 3" in err and "--seed 4" in err
     assert not (tmp_path / "images" / "val").exists()
@@ -212,7 +212,7 @@ def test_cogent_splits_are_named_and_obey_their_condition(tmp_path):
     (["--images", "2", "--split", "my_split"], "--split must be letters and digits"),
 ])
 def test_bad_options_are_usage_errors(tmp_path, capsys, args, message):
-    assert main(["world", "make", str(tmp_path / "w"), "-k", "0"] + args) == 1
+    assert main(["world", "make", str(tmp_path / "w"), "-k", "0"] + args) == 2
     assert message in capsys.readouterr().err
 
 
