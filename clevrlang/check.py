@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from clevrlang import deep
 from clevrlang import syntax as S
 from clevrlang.errors import ClevrTypeError, Span
 from clevrlang.ir import PARAM, Node
@@ -143,12 +144,17 @@ class Checker:
                              "(a number, yes/no, or an attribute value)", e.span)
 
     # -- expressions --------------------------------------------------------------------
+    # The walk is a generator per expression (``yield self._expr(arg, env)`` is the nested
+    # call) run by deep.run: programs nest to any depth, not to Python's recursion limit.
     def expr(self, e: S.Expr, env: dict[str, Node]) -> Node:
+        return deep.run(self._expr(e, env))
+
+    def _expr(self, e: S.Expr, env: dict[str, Node]):
         if isinstance(e, S.Literal):
             return Node.const(e.value, _LITERAL_TYPES[type(e.value)])
         if isinstance(e, S.Var):
             return self._var(e, env)
-        return self._call(e, env)
+        return (yield from self._call(e, env))
 
     def _var(self, e: S.Var, env: dict[str, Node]) -> Node:
         if e.name in env:
@@ -168,12 +174,12 @@ class Checker:
                              hint=_suggest(e.name, known + list(FUNCTIONS))
                              or ("define it first with 'let'" if not known else None))
 
-    def _call(self, e: S.Call, env: dict[str, Node]) -> Node:
+    def _call(self, e: S.Call, env: dict[str, Node]):
         name = e.func.name
         if name in self.defs:
-            return self._call_def(e, env)
+            return (yield from self._call_def(e, env))
         if name == "filter":
-            return self._filter_macro(e, env)
+            return (yield from self._filter_macro(e, env))
         f = FUNCTIONS.get(name)
         if f is None:
             hint = _suggest(name, list(FUNCTIONS) + list(self.defs) + ["filter"])
@@ -181,10 +187,11 @@ class Checker:
                 hint = f"'{name}' is a value, not a function"
             raise ClevrTypeError(f"unknown function '{name}'", e.func.span, hint=hint)
         values = self._values(f, e)
-        inputs = self._inputs(f, e, env)
+        inputs = yield from self._inputs(f, e, env)
         return Node.make(f.name, values, inputs)
 
-    def _inputs(self, f: Function, e: S.Call, env) -> tuple[Node, ...]:
+    def _inputs(self, f: Function, e: S.Call, env):
+        """The checked input nodes of ``e`` (a generator for :func:`deep.run`)."""
         args = e.args
         required = f.arity - f.optional_inputs
         if not required <= len(args) <= f.arity:
@@ -194,7 +201,7 @@ class Checker:
                                  hint=f"signature: {f.signature()}")
         nodes = []
         for i, (arg, want) in enumerate(zip(args, f.inputs)):
-            node = self.expr(arg, env)
+            node = yield self._expr(arg, env)
             if node.type is not want:
                 where = "its piped input" if (e.piped and i == 0) else f"its {_nth(i)} input"
                 raise ClevrTypeError(f"{f.name} needs {want} for {where}, found {node.type}",
@@ -258,7 +265,7 @@ class Checker:
                              hint=_suggest(word.name, ENUMS[want])
                              or f"{want} values: {', '.join(ENUMS[want])}")
 
-    def _filter_macro(self, e: S.Call, env) -> Node:
+    def _filter_macro(self, e: S.Call, env):
         """``filter[red cube](x)``: each value names its attribute; expands in CLEVR's order."""
         if not e.values or any(isinstance(v, S.Keyword) for v in e.values):
             raise ClevrTypeError("filter needs attribute values, e.g. filter[red cube]", e.func.span)
@@ -275,13 +282,13 @@ class Checker:
                                          f"'{chosen[attr].name}' and '{word.name}'", word.span)
                 chosen[attr] = word
         f_in = FUNCTIONS["filter_color"]  # every filter_* takes Objects
-        (node,) = self._inputs(f_in, S.Call(e.func, (), e.args, e.span, e.piped), env)
+        (node,) = yield from self._inputs(f_in, S.Call(e.func, (), e.args, e.span, e.piped), env)
         for attr in ATTRIBUTES:
             if attr in chosen:
                 node = Node.make(f"filter_{attr}", (canonical_value(chosen[attr].name),), (node,))
         return node
 
-    def _call_def(self, e: S.Call, env) -> Node:
+    def _call_def(self, e: S.Call, env):
         d = self.defs[e.func.name]
         types, _ = self.def_types[d.name.name]
         if e.values:
@@ -291,9 +298,9 @@ class Checker:
                                  e.span)
         inner: dict[str, Node] = {}
         for i, (arg, (pname, _), want) in enumerate(zip(e.args, d.params, types)):
-            node = self.expr(arg, env)
+            node = yield self._expr(arg, env)
             if node.type is not want:
                 raise ClevrTypeError(f"{d.name.name} needs {want} for its {_nth(i)} input "
                                      f"'{pname.name}', found {node.type}", arg.span)
             inner[pname.name] = node
-        return self.expr(d.body, inner)
+        return (yield self._expr(d.body, inner))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import weakref
 from typing import Iterable, Iterator
 
+from clevrlang import deep
 from clevrlang.vocabulary import FUNCTIONS, Type
 
 CONST = "const"  # a literal: values = (python value,), type given
@@ -68,8 +69,10 @@ class Node:
     def __setattr__(self, name, value):
         raise AttributeError("IR nodes are immutable")
 
-    def __reduce__(self):  # pickling would break interning; rebuild through make()
-        return (Node.make, (self.op, self.values, self.inputs, self.type))
+    def __reduce__(self):
+        # Unpickling rebuilds through make() to keep interning. The DAG travels as a flat
+        # table: pickle (and copy) would recurse once per level through nested inputs.
+        return (_from_table, (_table(self),))
 
     @property
     def function(self):
@@ -119,6 +122,20 @@ def postorder(roots: Iterable[Node]) -> list[Node]:
     return order
 
 
+def _table(root: Node) -> list[tuple]:
+    """``root``'s DAG as rows ``(op, values, input row numbers, type)``, inputs first."""
+    order = postorder([root])
+    row = {id(n): k for k, n in enumerate(order)}
+    return [(n.op, n.values, tuple(row[id(i)] for i in n.inputs), n.type) for n in order]
+
+
+def _from_table(table: list[tuple]) -> Node:
+    built: list[Node] = []
+    for op, values, inputs, type in table:
+        built.append(Node.make(op, values, tuple(built[k] for k in inputs), type))
+    return built[-1]
+
+
 def tree_postorder(root: Node, shared: Iterable[Node] = ()) -> Iterator[tuple[Node, list[int]]]:
     """The DAG unfolded into a tree, post-order, inputs left to right: CLEVR's node-list order.
 
@@ -130,29 +147,23 @@ def tree_postorder(root: Node, shared: Iterable[Node] = ()) -> Iterator[tuple[No
     out: list[tuple[Node, list[int]]] = []
     placed: dict[Node, list[int]] = {}
 
-    def visit(node: Node) -> int:
+    def visit(node: Node):  # a generator: deep.run walks any depth without recursion
         slots = placed.get(node)
         if slots:
             return slots.pop(0) if len(slots) > 1 else slots[0]
-        idx = [visit(child) for child in node.inputs]
+        idx = []
+        for child in node.inputs:
+            idx.append((yield visit(child)))
         out.append((node, idx))
         return len(out) - 1
 
     for node in shared:
-        pos = visit_fresh(node, visit, placed)
-        placed.setdefault(node, []).append(pos)
-    visit(root)
+        # A let's own position is new even if an earlier let bound the same node.
+        earlier = placed.pop(node, None)
+        pos = deep.run(visit(node))
+        placed[node] = (earlier or []) + [pos]
+    deep.run(visit(root))
     return iter(out)
-
-
-def visit_fresh(node: Node, visit, placed: dict) -> int:
-    """Visit ``node`` as a new position even if it was placed before (a repeated let)."""
-    slots = placed.pop(node, None)
-    try:
-        return visit(node)
-    finally:
-        if slots is not None:
-            placed[node] = slots
 
 
 def verify(roots: Iterable[Node]) -> None:

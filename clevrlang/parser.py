@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from clevrlang import syntax as S
@@ -61,6 +61,16 @@ class _ToAst(Transformer):
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
+
+    def transform(self, tree: Tree):
+        """Bottom-up without recursion: lark's own transform recurses once per level of the
+        tree, and a 10,000-stage pipeline is 10,000 levels. ``iter_subtrees`` is iterative
+        and yields every subtree after its children."""
+        done: dict[int, object] = {}
+        for sub in tree.iter_subtrees():
+            children = [done.pop(id(c)) if isinstance(c, Tree) else c for c in sub.children]
+            done[id(sub)] = self._call_userfunc(sub, children)
+        return done[id(tree)]
 
     def _span(self, meta_or_tok) -> Span:
         if isinstance(meta_or_tok, Token):
