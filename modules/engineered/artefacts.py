@@ -21,7 +21,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from clevrlang.errors import CheckpointError
+from clevrlang.errors import CheckpointError, Source, Span
 
 FORMAT = "clevrlang-engineered"
 VERSION = 1
@@ -132,8 +132,12 @@ def read_manifest(folder: Path) -> dict:
                               "unfinished training run?)", where=str(folder),
                               hint="run `clevr train engineered` again to finish it")
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        text = path.read_text()
+        manifest = json.loads(text)
+    except json.JSONDecodeError as e:  # located, with a window of the (maybe one-line) file
+        raise CheckpointError(f"unreadable manifest: {e}",
+                              Span(Source(text, str(path)), e.pos, e.pos + 1)) from None
+    except (OSError, UnicodeDecodeError) as e:
         raise CheckpointError(f"unreadable manifest: {e}", where=str(path)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"not a {FORMAT} manifest", where=str(path))
