@@ -59,6 +59,9 @@ def make(out, images, split, questions_per_image, cogent, size, seed, workers, s
                      block_size=block_size)
     sh = Shard.parse(shard) if shard else Shard()
     r = make_world(out, spec, shard=sh, workers=workers, progress=not quiet)
+    if r.finished:
+        click.echo(f"{split}: already made in {out} ({r.images} images); nothing to do", err=True)
+        return
     made = r.images - r.resumed_images
     done = f"{r.images} images"
     if r.resumed_images:

@@ -5,7 +5,9 @@ answer-balancing counts every 250 scenes, so a block is the largest unit whose q
 not depend on any other). A block renders each image and mask (each written atomically, and
 skipped on resume when both exist), asks its questions with a fresh balance state, and saves
 its scenes and questions as one part file under ``OUT/.parts/<split>/``. When every block is
-done, the released-format scenes and questions files are assembled from the parts.
+done, the released-format scenes and questions files are assembled from the parts, and the
+parts are removed: the scenes file's ``info.settings`` then records what the split was made
+with, so a re-run is a no-op and a run with other options is refused.
 
 Every image draws from generators seeded by ``(seed, image index)``, so the result does not
 depend on how the work was cut: killed and resumed, split into shards (``--shard K/N`` makes
@@ -19,10 +21,12 @@ data set of one uninterrupted run.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -139,11 +143,28 @@ class Parts:
     def manifest(self) -> dict | None:
         return read_json(self.manifest_path) if self.manifest_path.is_file() else None
 
+    def finished(self) -> dict | None:
+        """The manifest of a split assembled earlier (its parts removed), from its scenes
+        file's ``info.settings``; None when there is none."""
+        if self.manifest_path.is_file():
+            return None
+        settings = assembled_settings(self.out / layout.scenes_relpath(self.split))
+        return None if settings is None else {"format": PARTS_FORMAT, "spec": settings,
+                                              "shard": None}
+
+    def remove(self) -> None:
+        """Drop the parts of an assembled split (and ``.parts`` once no split has any)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.dir.parent.rmdir()
+        except OSError:  # another split's parts (or a shard's) are still there
+            pass
+
     def claim(self, spec: WorldSpec, shard: Shard) -> None:
         """Record what this folder holds, or refuse to mix it with a run of other options."""
         want = {"format": PARTS_FORMAT, "spec": asdict(spec),
                 "shard": None if shard.whole else [shard.k, shard.n]}
-        have = self.manifest()
+        have = self.manifest() or self.finished()
         if have is None:
             layout.write_json(self.manifest_path, want)
         elif have != want:
@@ -155,6 +176,20 @@ class Parts:
         """Every folder this split writes into (for sweeping temporary files)."""
         return [self.dir, self.out / "images" / self.split, self.out / "masks" / self.split,
                 self.out / "scenes", self.out / "questions"]
+
+
+def assembled_settings(scenes_file: Path) -> dict | None:
+    """``info.settings`` of a scenes file this module wrote, read from the file's head (the
+    info comes first, so a 70K-scene file is not parsed); None for any other file."""
+    prefix = '{"info": '
+    try:
+        with open(scenes_file, "rb") as f:
+            head = f.read(1 << 16).decode("utf-8", "replace")
+        info, _ = json.JSONDecoder().raw_decode(head, len(prefix))
+    except (OSError, ValueError):
+        return None
+    settings = info.get("settings") if head.startswith(prefix) and isinstance(info, dict) else None
+    return settings if isinstance(settings, dict) else None
 
 
 def option_differences(have: dict, want: dict) -> str:
@@ -246,8 +281,9 @@ class MakeResult:
     split: str
     images: int  # images of this run's blocks
     resumed_images: int  # of which were done before this run started
-    questions: int | None  # in the assembled file (None: a shard, not assembled)
+    questions: int | None  # in the assembled file (None: a shard, or finished before)
     seconds: float
+    finished: bool = False  # the split was made before: nothing was done
 
 
 def world_info(spec: WorldSpec) -> dict:
@@ -301,6 +337,10 @@ def make_world(out: str | os.PathLike, spec: WorldSpec, *, shard: Shard = Shard(
     start, out = time.perf_counter(), Path(out)
     parts = Parts(out, spec.split)
     _refuse_shared_seed(out, spec)
+    if parts.finished() is not None:
+        parts.claim(spec, shard)  # refuses other options; the same ones have nothing to do
+        return MakeResult(out, spec.split, spec.images, spec.images, None,
+                          time.perf_counter() - start, finished=True)
     parts.dir.mkdir(parents=True, exist_ok=True)
     parts.claim(spec, shard)
     swept = layout.remove_temp_files(parts.folders())
@@ -318,15 +358,21 @@ def make_world(out: str | os.PathLike, spec: WorldSpec, *, shard: Shard = Shard(
         else:
             for b in todo:
                 make_block(out, spec, b, bar.update)
-    questions = assemble(out, spec) if shard.whole else None
+    questions = None
+    if shard.whole:
+        questions = assemble(out, spec)
+        parts.remove()
     return MakeResult(out, spec.split, total, resumed, questions, time.perf_counter() - start)
 
 
 def _refuse_shared_seed(out: Path, spec: WorldSpec) -> None:
     """Scenes are drawn from (seed, index) alone, so two splits of one seed are the same
     images: a 'held-out' split made so would be the training split again."""
-    for manifest in sorted((out / ".parts").glob("*/manifest.json")):
-        other = (read_json(manifest).get("spec") or {})
+    manifests = sorted((out / ".parts").glob("*/manifest.json"))
+    made = [read_json(m).get("spec") or {} for m in manifests]
+    made += [s for f in sorted((out / "scenes").glob("CLEVR_*_scenes.json"))  # finished ones
+             if (s := assembled_settings(f)) is not None]
+    for other in made:
         if other.get("split") != spec.split and other.get("seed") == spec.seed:
             raise UsageError(
                 f"{out} already holds split {other.get('split')!r} made with --seed "

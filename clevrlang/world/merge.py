@@ -73,5 +73,6 @@ def merge_worlds(out: str | os.PathLike, shard_dirs: list, *, progress: bool = T
                         bar.update(1)
                     layout.link_or_copy(Parts(d, split).path(b), parts.path(b))
         n = assemble(out, spec)
+        parts.remove()
         results.append(MakeResult(out, split, spec.images, 0, n, time.perf_counter() - start))
     return results

@@ -223,3 +223,18 @@ def test_show_writes_an_overlay(whole, tmp_path):
 
     with Image.open(out) as im:
         assert im.height >= 128 and im.width > 192  # the image at scale 2, plus a legend
+
+
+def test_a_finished_world_leaves_no_parts_folder(whole, tmp_path, capsys):
+    assert not (whole / ".parts").exists()
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_world(a, SPEC, shard=Shard(0, 2), progress=False)
+    make_world(b, SPEC, shard=Shard(1, 2), progress=False)
+    assert (a / ".parts" / "train").is_dir()  # a shard keeps its parts until merged
+    merge_worlds(tmp_path / "m", [a, b], progress=False)
+    assert not (tmp_path / "m" / ".parts").exists()
+    # what the parts recorded now comes from the scenes file: a re-run has nothing to do
+    assert main(["world", "make", str(whole)] + ARGS) == 0
+    assert "already made" in capsys.readouterr().err and not (whole / ".parts").exists()
+    with pytest.raises(UsageError, match="--shard was None"):
+        make_world(whole, SPEC, shard=Shard(0, 2), progress=False)
