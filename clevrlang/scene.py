@@ -136,6 +136,8 @@ class Scene:
     def combo_masks(self) -> np.ndarray:
         """(N_COMBOS,) int64: the objects matching each filter combination."""
         out = np.zeros(N_COMBOS, dtype=np.int64)
+        if self.n == 0:  # an empty scene: no object matches (reshape(-1, 0) is undefined)
+            return out
         grids = [np.stack([np.zeros(self.n, dtype=np.int64), self.codes[:, a].astype(np.int64) + 1])
                  for a in range(len(ATTRIBUTES))]  # each (2, n): "any" or the object's value
         ids = np.zeros((1, self.n), dtype=np.int64)
@@ -144,22 +146,6 @@ class Scene:
         bits = np.broadcast_to(np.int64(1) << np.arange(self.n, dtype=np.int64), ids.shape)
         np.bitwise_or.at(out, ids.ravel(), bits.ravel())
         return out
-
-    def packed(self, pad: int = PAD) -> np.ndarray:
-        """One int64 row for batched execution: all-objects mask, filter-combination masks,
-        attribute masks, codes and relation masks, padded to ``pad`` objects. Cached (for
-        the last pad asked)."""
-        row = self.__dict__.get("_packed")
-        width = 1 + N_COMBOS + len(ATTRIBUTES) * 8 + pad * (len(ATTRIBUTES) + len(RELATIONS))
-        if row is None or len(row) != width:
-            codes = np.zeros((pad, len(ATTRIBUTES)), dtype=np.int64)
-            codes[: self.n] = self.codes
-            relate = np.zeros((len(RELATIONS), pad), dtype=np.int64)
-            relate[:, : self.n] = self.relate
-            row = np.concatenate([[(1 << self.n) - 1], self.combo_masks, self.attr_masks.ravel(),
-                                  codes.ravel(), relate.ravel()])
-            self.__dict__["_packed"] = row
-        return row
 
     def describe(self, i: int) -> str:
         """``#2 large red metal cube``."""

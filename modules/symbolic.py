@@ -13,6 +13,7 @@ Values: an object set is an int bitmask, an object its index, attributes their n
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Sequence
 
 from clevrlang.errors import ExecutionError, UsageError
@@ -132,11 +133,11 @@ class SymbolicBackend:
 
         if len(programs) != len(scenes):
             raise UsageError(f"{len(programs)} programs but {len(scenes)} scenes")
-        nodes = [p if type(p) is Node else p.node for p in programs]
-        if not all(type(s) is Scene for s in scenes):
+        # Per-question Python work is most of the time here: C-level passes only.
+        if not all(map(isinstance, scenes, repeat(Scene))):
             scenes = [s if isinstance(s, Scene) else Scene(s, i) for i, s in enumerate(scenes)]
-        results = execute(nodes, scenes)
-        if errors == "raise":
+        results = execute(programs, scenes)
+        if errors == "raise" and not all(map(isinstance, results, repeat(str))):
             for i, r in enumerate(results):
                 if isinstance(r, Failure):
                     raise ExecutionError(f"question {i}: {r.message}", where=f"while executing {r.node}")

@@ -1,21 +1,27 @@
 """The batched symbolic executor: many programs over many scenes in a few NumPy calls.
 
-Each program compiles once (cached per IR root) into a small table of rows
-``(family, argument, value, input0, input1, level, result kind)``. Chains of filters fuse
-into one row: every scene precomputes the object mask of each of the 324 combinations of
-(size?, color?, material?, shape?), so ``filter[large red metal]`` is one gather. A batch
-concatenates the tables; rows are sorted by (level, family), and each group runs as one
-vectorised operation on int64 bitmask object sets, gathering from stacked per-scene
-tables. A question whose ``unique`` fails is marked invalid and re-run by
-:class:`SceneInterpreter`, which names the failing node -- the fast path never needs to
-produce messages.
+Each program compiles once (cached per IR root) into a small table of int32 rows ``(key,
+param, in0, in1)``: ``key`` is level * 16 + family (the root's also carries its result
+type above ``_KEY_BITS``), inputs are row offsets relative to the row. Every scene is one
+int64 row of lookup tables: the object mask of each of the 324 filter combinations
+(size?, color?, material?, shape?), then per object its relation masks, same-attribute
+masks and attribute codes. So ``filter[large red metal](scene())`` is one gather, and
+``relate``, ``same_*`` and ``query_*`` are one family: "look up at ``param`` in the
+object's block".
+
+A batch concatenates the cached tables (one ``bytes.join``), sorts rows by key, and runs
+each (level, family) group as one vectorised operation on int64 bitmask object sets. The
+per-question Python work is two ``map`` calls (plan and scene lookups) and the answer
+list. A question whose ``unique`` fails is re-run by :class:`SceneInterpreter`, which
+names the failing node -- the fast path never needs to produce messages. Compiling walks
+the program with an explicit stack, so depth is bounded only by memory.
 """
 
 from __future__ import annotations
 
-from itertools import repeat
-from operator import is_
-from typing import Sequence
+import weakref
+from itertools import count
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -25,21 +31,35 @@ from clevrlang.runtime import Failure
 from clevrlang.scene import N_COMBOS, PAD, Scene, combo_id
 from clevrlang.vocabulary import ATTRIBUTES, ENUMS, RELATIONS, Type
 
-# Row families (the batched counterpart of the interpreter's op_* methods).
-CONST_, SCENE, FILTER, UNIQUE, RELATE, UNION, INTERSECT, COUNT, EXIST, QUERY, SAME, EQUAL, \
-    LESS, GREATER = range(14)
-_FAMILY = {
-    "scene": SCENE, "filter": FILTER, "unique": UNIQUE, "relate": RELATE, "count": COUNT,
-    "exist": EXIST, "query": QUERY, "same": SAME, "equal": EQUAL,
-}
-_BY_OP = {"union": UNION, "intersect": INTERSECT, "less_than": LESS, "greater_than": GREATER,
-          "equal_integer": EQUAL}
+if TYPE_CHECKING:
+    from clevrlang.program import Program
 
-# Plans per root, strongly held (a dict lookup is cheaper than a weak one); cleared when
-# it grows past a bound so a long session cannot grow it without limit.
-_compiled: dict[Node, bytes] = {}  # a program's int32 rows as raw bytes: b"".join is the
-_ROW = 7 * 4                         # cheapest way to concatenate thousands of them
+# Row families (the batched counterpart of the interpreter's op_* methods); < 16.
+CONST_, SELECT, FILTER, UNIQUE, LOOKUP, UNION, INTERSECT, COUNT, EXIST, EQUAL, LESS, \
+    GREATER = range(12)
+_UNARY = {"unique": UNIQUE, "count": COUNT, "exist": EXIST}
+_BINARY = {"union": UNION, "intersect": INTERSECT, "less_than": LESS, "greater_than": GREATER,
+           "equal_integer": EQUAL}
+
+# A scene's table row: filter-combination masks, then one block per object.
+_N_ATTR, _N_REL = len(ATTRIBUTES), len(RELATIONS)
+_REL_AT = N_COMBOS                  # block[r]: objects in relation r to this one
+_SAME_AT = _REL_AT + _N_REL          # block[4 + a]: others sharing its attribute a
+_CODE_AT = _SAME_AT + _N_ATTR        # block[8 + a]: its attribute a's value code
+_BLOCK = _N_REL + 2 * _N_ATTR
+
+# 16-byte records: NumPy gathers those as fast as plain integers (20 bytes: 30x slower).
+_ROW = np.dtype([("key", "<i4"), ("param", "<i4"), ("in0", "<i4"), ("in1", "<i4")])
+_KEY_BITS = 26  # below: level * 16 + family; above, on the root row only: result type + 1
+_KEY_MASK = (1 << _KEY_BITS) - 1
+_INT32 = np.iinfo(np.int32)
+
+# Plans per root as raw bytes (b"".join is the cheapest way to concatenate thousands),
+# strongly held (a dict lookup is cheaper than a weak one); cleared when it grows past a
+# bound so a long session cannot grow it without limit.
+_compiled: dict[Node | Program, bytes] = {}
 _CACHE_LIMIT = 200_000
+_scene_rows: "weakref.WeakKeyDictionary[Scene, np.ndarray]" = weakref.WeakKeyDictionary()
 
 
 def _const_code(node: Node) -> int:
@@ -47,7 +67,8 @@ def _const_code(node: Node) -> int:
     if node.type in ENUMS:
         return ENUMS[node.type].index(v)
     if node.type in (Type.INT, Type.BOOL):
-        return int(v)
+        # Clamped to the table's int32: compared with counts (<= 62) it means the same.
+        return min(max(int(v), _INT32.min), _INT32.max)
     raise ExecutionError(f"a {node.type} constant cannot be used in a CLEVR program")
 
 
@@ -69,175 +90,245 @@ def _filter_chain(node: Node) -> tuple[dict[str, str], Node]:
     return chain, node
 
 
-class _Compiler:
-    def __init__(self):
-        self.rows: list[list[int]] = []
-        self.index: dict[Node, int] = {}
-
-    def emit(self, node: Node) -> int:
-        at = self.index.get(node)
-        if at is not None:
-            return at
-        kind = _KINDS.index(node.type)
-        if node.op == CONST:
-            row = [CONST_, 0, _const_code(node), -1, -1, 0, kind]
-        else:
-            f = _check(node)
-            if f.family == "filter":
-                chain, base = _filter_chain(node)
-                i0 = self.emit(base)
-                row = [FILTER, 0, combo_id(chain), i0, -1, self.rows[i0][5] + 1, kind]
-            else:
-                ins = [self.emit(i) for i in node.inputs]
-                level = 1 + max((self.rows[i][5] for i in ins), default=-1)
-                arg = value = 0
-                if f.attribute:
-                    arg = ATTRIBUTES.index(f.attribute)
-                elif node.op == "relate":
-                    arg = RELATIONS.index(node.values[0])
-                ins += [-1, -1]
-                row = [_BY_OP.get(node.op, _FAMILY.get(f.family)), arg, value, ins[0], ins[1],
-                       level, kind]
-        self.index[node] = len(self.rows)
-        self.rows.append(row)
-        return self.index[node]
+def _row_of(node: Node) -> tuple[int, int, tuple[Node, ...]]:
+    """(family, param, input nodes) of the row that computes ``node``."""
+    if node.op == CONST:
+        return CONST_, _const_code(node), ()
+    f = _check(node)
+    if node.op == "scene":
+        return SELECT, 0, ()  # combination 0 ("any" everywhere) is every object
+    if f.family == "filter":
+        chain, base = _filter_chain(node)
+        if base.op == "scene" and not base.inputs:
+            return SELECT, combo_id(chain), ()
+        return FILTER, combo_id(chain), (base,)
+    if node.op == "relate":
+        return LOOKUP, _REL_AT + RELATIONS.index(node.values[0]), node.inputs
+    if f.family in ("same", "query"):
+        at = _SAME_AT if f.family == "same" else _CODE_AT
+        return LOOKUP, at + ATTRIBUTES.index(f.attribute), node.inputs
+    if f.family == "equal":
+        return EQUAL, 0, node.inputs
+    family = _UNARY.get(node.op, _BINARY.get(node.op))
+    if family is None:  # pragma: no cover - every CLEVR function is handled above
+        raise AssertionError(f"no row family for {node.op}")
+    return family, 0, node.inputs
 
 
 def compile_program(root: Node) -> bytes:
-    """The (k, 7) int32 row table of one program, as bytes; the root is the last row. Cached."""
+    """The rows of one program (``_ROW`` records) as bytes; the root is the last. Cached.
+
+    An explicit stack instead of recursion: a 10,000-deep program compiles like any other.
+    """
     table = _compiled.get(root)
-    if table is None:
-        c = _Compiler()
-        c.emit(root)
-        table = np.array(c.rows, dtype=np.int32).tobytes()
-        if len(_compiled) >= _CACHE_LIMIT:
-            _compiled.clear()
-        _compiled[root] = table
+    if table is not None:
+        return table
+    rows: list[tuple] = []
+    index: dict[Node, int] = {}
+    levels: list[int] = []
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if node in index:
+            stack.pop()
+            continue
+        family, param, inputs = _row_of(node)
+        waiting = [i for i in inputs if i not in index]
+        if waiting:
+            stack.extend(reversed(waiting))
+            continue
+        stack.pop()
+        at = len(rows)
+        ins = [index[i] for i in inputs]
+        level = 1 + max((levels[i] for i in ins), default=-1)
+        rel = [i - at for i in ins] + [0, 0]  # 0: no input (points at itself, never read)
+        rows.append((level * 16 + family, param, rel[0], rel[1]))
+        levels.append(level)
+        index[node] = at
+    if levels[-1] * 16 > _KEY_MASK:
+        raise ExecutionError(f"a program {levels[-1]:,} levels deep is too deep for the batched "
+                             "executor; run it with an interpreter (clevr run)")
+    key, *rest = rows[-1]
+    rows[-1] = (key | (_KINDS.index(root.type) + 1) << _KEY_BITS, *rest)
+    table = np.array(rows, dtype=_ROW).tobytes()
+    if len(_compiled) >= _CACHE_LIMIT:
+        _compiled.clear()
+    _compiled[root] = table
     return table
 
 
 def program_table(root: Node) -> np.ndarray:
-    """The compiled rows of one program as a (k, 7) array (for inspection and tests)."""
-    return np.frombuffer(compile_program(root), dtype=np.int32).reshape(-1, 7)
+    """The compiled rows of one program as a record array (for inspection and tests)."""
+    return np.frombuffer(compile_program(root), dtype=_ROW)
 
 
-def _stack_scenes(scenes: Sequence[Scene]):
-    """Dense per-scene tables (each scene packs its own row once), stacked and flattened."""
-    pad = max(PAD, max((s.n for s in scenes), default=1))
-    rows = np.stack([s.packed(pad) for s in scenes])
-    n_attr, n_rel = len(ATTRIBUTES), len(RELATIONS)
-    parts, at = {}, 0
-    for name, width in (("full", 1), ("combos", N_COMBOS), ("masks", n_attr * 8),
-                        ("codes", pad * n_attr), ("relate", n_rel * pad)):
-        parts[name] = np.ascontiguousarray(rows[:, at: at + width]).ravel()
-        at += width
-    return parts, pad
+def _scene_row(scene: Scene) -> np.ndarray:
+    """A scene's lookup tables as one int64 row (see the module docstring). Cached."""
+    row = _scene_rows.get(scene)
+    if row is None:
+        n = scene.n
+        codes = scene.codes.astype(np.intp)
+        blocks = np.zeros((max(PAD, n), _BLOCK), dtype=np.int64)
+        blocks[:n, :_N_REL] = scene.relate.T
+        others = ~(np.int64(1) << np.arange(n, dtype=np.int64))[:, None]
+        blocks[:n, _N_REL:_N_REL + _N_ATTR] = \
+            scene.attr_masks[np.arange(_N_ATTR), codes] & others
+        blocks[:n, _N_REL + _N_ATTR:] = codes
+        row = np.concatenate([scene.combo_masks, blocks.ravel()])
+        _scene_rows[scene] = row
+    return row
 
 
-def execute(roots: Sequence[Node], scenes: Sequence[Scene]) -> list:
-    """Answer strings (or :class:`Failure`) for ``roots[i]`` on ``scenes[i]``."""
+def _scene_table(scenes: Sequence[Scene]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct scenes' rows, flattened, and each question's offset into it."""
+    first: dict[Scene, int] = {}  # distinct scenes -> the first question on each
+    firsts = np.fromiter(map(first.setdefault, scenes, count()), dtype=np.intp,
+                         count=len(scenes))
+    rows = [_scene_row(s) for s in first]
+    width = max(map(len, rows))
+    if all(len(r) == width for r in rows):
+        table = np.stack(rows)
+    else:  # a scene with more than PAD objects widens every row
+        table = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            table[i, :len(r)] = r
+    at = np.zeros(len(scenes), dtype=np.intp)
+    at[list(first.values())] = np.arange(0, len(rows) * width, width)
+    return table.ravel(), at[firsts]
+
+
+def _plan(roots: Sequence[Node | Program]) -> np.ndarray:
+    tables = list(map(_compiled.get, roots))
+    try:
+        data = b"".join(tables)
+    except TypeError:  # a program not compiled yet (None)
+        data = b"".join([t if t is not None else _compile_for(r)
+                         for t, r in zip(tables, roots)])
+    return np.frombuffer(data, dtype=_ROW)
+
+
+def _compile_for(root: Node | Program) -> bytes:
+    """A Program's table is cached under the Program too: a batch then reads the cache
+    straight from the list it was given, with no per-question ``.node``."""
+    if type(root) is Node:
+        return compile_program(root)
+    table = compile_program(root.node)
+    _compiled[root] = table
+    return table
+
+
+def execute(roots: Sequence[Node | Program], scenes: Sequence[Scene]) -> list:
+    """Answer strings (or :class:`Failure`) for ``roots[i]`` on ``scenes[i]``; a root
+    is an IR node or a one-result :class:`Program`."""
     if not roots:
         return []
-    get = _compiled.get
-    tables = [get(r) for r in roots]
-    if any(map(is_, tables, repeat(None))):
-        tables = [t if t is not None else compile_program(r) for t, r in zip(tables, roots)]
-    lengths = np.fromiter(map(len, tables), dtype=np.int64, count=len(tables)) // _ROW
-    ends = np.cumsum(lengths)
-    plan = np.frombuffer(b"".join(tables), dtype=np.int32).reshape(-1, 7)
-    qid = np.repeat(np.arange(len(roots)), lengths)
+    plan = _plan(roots)
+    table, scene_at = _scene_table(scenes)
+    key = plan["key"]
+    root_rows = np.flatnonzero(key > _KEY_MASK)  # one per question, in question order
+    kinds = (key[root_rows] >> _KEY_BITS) - 1
+    base = np.repeat(scene_at, np.diff(root_rows, prepend=-1))  # each row's scene
 
-    # One table row per distinct scene object; questions index into it.
-    ids = np.fromiter(map(id, scenes), dtype=np.int64, count=len(scenes))
-    _, first, scene_of_q = np.unique(ids, return_index=True, return_inverse=True)
-    t, pad = _stack_scenes([scenes[i] for i in first])
-
-    # Sort rows by (level, family): every group becomes a contiguous slice; inputs are
-    # renumbered to their sorted positions.
-    order = np.argsort((plan[:, 5] * 16 + plan[:, 0]).astype(np.int16), kind="stable")
-    pos = np.empty(len(order), dtype=np.int32)
-    pos[order] = np.arange(len(order), dtype=np.int32)
-    base = (ends - lengths)[qid[order]]
+    # Sort rows by key = (level, family): each group is one slice of ``order``. Values stay
+    # in plan order (inputs are relative offsets there). Radix sort on the narrowest type
+    # that holds the key.
+    key = key & _KEY_MASK
+    top = int(key.max())
+    order = np.argsort(key.astype(np.uint8 if top < 256 else np.uint16 if top < 65536
+                                  else np.int32), kind="stable")
     p = plan[order]
-    in0 = pos[p[:, 3] + base]  # -1 (no input) lands on a harmless row
-    in1 = pos[p[:, 4] + base]
-    sq = scene_of_q[qid[order]]
-    fam = p[:, 0]
-    cuts = np.concatenate([[0], np.flatnonzero(np.diff(p[:, 5] * 16 + fam)) + 1, [len(p)]])
-    val = np.zeros(len(p), dtype=np.int64)
-    ok = np.ones(len(p), dtype=bool)
-    cols = (p[:, 1].astype(np.int64), p[:, 2].astype(np.int64), in0, in1, sq)
-    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
-        _run_group(int(fam[lo]), slice(lo, hi), cols, val, ok, t, pad)
-
-    roots_at = pos[ends - 1]
-    return _answers(roots, scenes, val[roots_at], ok[roots_at], plan[ends - 1, 6])
+    cols = (order, p["param"], base[order] + p["param"], order + p["in0"], p["in1"], root_rows)
+    keys = p["key"] & _KEY_MASK
+    cuts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(p)]
+    val = np.empty(len(p), dtype=np.int64)
+    bad = np.zeros(len(roots), dtype=bool)
+    for lo, hi, k in zip(cuts[:-1], cuts[1:], (keys[cuts[:-1]] & 15).tolist()):
+        _run_group(k, slice(lo, hi), cols, val, bad, table)
+    return _answers(roots, scenes, val[root_rows], kinds, bad)
 
 
-def _run_group(f, g, cols, val, ok, t, pad):
-    arg, value, in0, in1, sq = cols
+def _run_group(f: int, g: slice, cols, val, bad, table) -> None:
+    """One (level, family) group: rows ``order[g]``; ``at`` = scene row start + param."""
+    order, param, at, in0, in1, root_rows = cols
+    out = order[g]
     if f == CONST_:
-        val[g] = value[g]
+        val[out] = param[g]
         return
-    s = sq[g]
-    if f == SCENE:
-        val[g] = t["full"][s]
+    if f == SELECT:
+        val[out] = table[at[g]]
         return
-    i0 = in0[g]
-    a = val[i0]
-    ok[g] = ok[i0]
-    if f in (UNION, INTERSECT, EQUAL, LESS, GREATER):
-        i1 = in1[g]
-        b = val[i1]
-        ok[g] &= ok[i1]
-        val[g] = (a | b if f == UNION else a & b if f == INTERSECT else a == b if f == EQUAL
-                  else a < b if f == LESS else a > b)
-    elif f == FILTER:
-        val[g] = a & t["combos"][s * N_COMBOS + value[g]]
+    a = val[in0[g]]
+    if f == FILTER:
+        val[out] = a & table[at[g]]
+    elif f == LOOKUP:
+        val[out] = table[at[g] + a * _BLOCK]
     elif f == UNIQUE:
         single = np.bitwise_count(a) == 1
-        ok[g] &= single
-        # For a single bit, popcount(m - 1) is its position; invalid sets get object 0.
-        val[g] = np.where(single, np.bitwise_count(a - 1), 0)
-    elif f == RELATE:
-        val[g] = t["relate"][(s * len(RELATIONS) + arg[g]) * pad + a]
+        # For a single bit, popcount(m - 1) is its position; a failed one gets object 0
+        # (so later lookups stay in range) and sends its question (the first root at or
+        # after its row) to the interpreter.
+        val[out] = np.where(single, np.bitwise_count(a - 1), 0)
+        if not single.all():
+            bad[np.searchsorted(root_rows, out[~single])] = True
     elif f == COUNT:
-        val[g] = np.bitwise_count(a)
+        val[out] = np.bitwise_count(a)
     elif f == EXIST:
-        val[g] = a != 0
-    elif f == QUERY:
-        val[g] = t["codes"][(s * pad + a) * len(ATTRIBUTES) + arg[g]]
-    elif f == SAME:
-        code = t["codes"][(s * pad + a) * len(ATTRIBUTES) + arg[g]]
-        val[g] = t["masks"][(s * len(ATTRIBUTES) + arg[g]) * 8 + code] & ~(np.int64(1) << a)
-    else:  # pragma: no cover - every family of the vocabulary is handled above
-        raise AssertionError(f"unknown row family {f}")
+        val[out] = a != 0
+    else:
+        b = val[out + in1[g]]
+        val[out] = (a | b if f == UNION else a & b if f == INTERSECT else a == b if f == EQUAL
+                    else a < b if f == LESS else a > b)
 
 
-def _answers(roots, scenes, values, valid, kinds) -> list:
+def _answers(roots, scenes, values, kinds, bad) -> list:
     from clevrlang.modules.symbolic import SceneInterpreter
 
-    out = np.empty(len(roots), dtype=object)
-    for k in np.unique(kinds).tolist():
-        idx = np.flatnonzero(kinds == k)
-        t, v = _KINDS[k], values[idx]
-        if t in _WORDS:
-            out[idx] = _WORDS[t][np.clip(v, 0, len(_WORDS[t]) - 1)]
-        else:  # objects and object sets are not CLEVR answers; show their ids
-            out[idx] = [f"#{x}" if t is Type.OBJECT
-                        else "{" + ", ".join(f"#{i}" for i in range(64) if x >> i & 1) + "}"
-                        for x in v.tolist()]
-    for i in np.flatnonzero(~valid).tolist():
+    start = _WORD_AT[kinds]
+    out = _WORDS[start + np.clip(values, 0, _WORD_N[kinds] - 1)].tolist()
+    odd = (start < 0) | ((kinds == _INT) & ((values < 0) | (values >= _WORD_N[_INT])))
+    for i in np.flatnonzero(odd).tolist():
+        out[i] = _render(_KINDS[kinds[i]], int(values[i]), _node(roots[i]))
+    for i in np.flatnonzero(bad).tolist():
         try:
-            SceneInterpreter(scenes[i]).value(roots[i])
+            SceneInterpreter(scenes[i]).value(_node(roots[i]))
             out[i] = Failure("invalid on this scene")  # the slow path disagreed
         except ExecutionError as e:
             out[i] = Failure(e.message, (e.where or "").removeprefix("while executing "))
-    return out.tolist()
+    return out
+
+
+def _node(root: Node | Program) -> Node:
+    return root if type(root) is Node else root.node
+
+
+def _render(t: Type, v: int, root: Node) -> str:
+    """Values that are not CLEVR answer words: big integers, objects, object sets."""
+    if root.op == CONST:  # the table holds it clamped to int32
+        return str(root.values[0])
+    if t is Type.OBJECT:
+        return f"#{v}"
+    if t is Type.OBJECTS:
+        return "{" + ", ".join(f"#{i}" for i in range(64) if v >> i & 1) + "}"
+    return str(v)
 
 
 _KINDS = tuple(Type)
-# Answer words per result type, indexed by the executor's integer codes.
-_WORDS = {t: np.array(vs, dtype=object) for t, vs in ENUMS.items()}
-_WORDS[Type.BOOL] = np.array(["no", "yes"], dtype=object)
-_WORDS[Type.INT] = np.array([str(i) for i in range(64)], dtype=object)
+_INT = _KINDS.index(Type.INT)
+
+
+def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Answer words of every result type in one array, where each type's words start
+    (-1: a type without words) and how many it has; integer codes index them."""
+    lists = {t: list(vs) for t, vs in ENUMS.items()}
+    lists[Type.BOOL] = ["no", "yes"]
+    lists[Type.INT] = [str(i) for i in range(64)]
+    start = np.full(len(_KINDS), -1, dtype=np.int64)
+    size = np.ones(len(_KINDS), dtype=np.int64)
+    words: list[str] = []
+    for t, ws in lists.items():
+        start[_KINDS.index(t)], size[_KINDS.index(t)] = len(words), len(ws)
+        words += ws
+    return np.array(words, dtype=object), start, size
+
+
+_WORDS, _WORD_AT, _WORD_N = _word_table()
