@@ -191,12 +191,13 @@ class ClevrError(Exception):
 
 
 def _bounded(text: str) -> str:
-    """A message with every line clipped and at most MAX_MESSAGE_LINES lines."""
+    """A message with every line clipped, at most MAX_MESSAGE_LINES lines, and no terminal
+    control codes (a value quoted from a file could otherwise recolour the terminal)."""
     lines = text.split("\n")
     if len(lines) > MAX_MESSAGE_LINES:
         lines = lines[:MAX_MESSAGE_LINES - 1] + [f"  ... ({len(lines) - MAX_MESSAGE_LINES + 1} "
                                                  "more lines)"]
-    return "\n".join(clip(line) for line in lines)
+    return "\n".join(clip(line.translate(_UNPRINTABLE)) for line in lines)
 
 
 class ClevrSyntaxError(ClevrError):

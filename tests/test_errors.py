@@ -203,8 +203,9 @@ def test_messages_that_embed_huge_values_are_bounded():
     rendered = e.render()
     assert len(rendered) < 2000 and len(rendered.splitlines()) <= 30
     assert "characters]..." in rendered and rendered.startswith("s.json: data error: object 0")
+    assert "\x1b" not in DataError("shape '\x1b[31mred'").render()  # no terminal codes
     # a short message is shown whole
-    assert DataError("a" * 300).render() == "error: ".replace("error", "data error") + "a" * 300
+    assert DataError("a" * 300).render() == "data error: " + "a" * 300
 
 
 def test_truncated_one_line_questions_file(tmp_path, cli):
