@@ -92,10 +92,7 @@ def main(argv=None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return ExitCode.INTERRUPTED
-    except click.UsageError as e:
-        e.show()
-        return ExitCode.USAGE
-    except click.ClickException as e:  # click's FileError: a file named on the command line
+    except click.ClickException as e:  # usage errors, and FileError: a file named on the line
         e.show()
         return ExitCode.USAGE
     except click.exceptions.Exit as e:
