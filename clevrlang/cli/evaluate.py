@@ -49,7 +49,7 @@ def _table(results, title: str):
               help="Back end(s), comma separated.")
 @click.option("--predictions", "predictions_path", type=click.Path(),
               help="Write {'predictions': [...]} (one file per back end when several).")
-@click.option("--limit", type=click.IntRange(min=0), default=None,
+@click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the first N questions.")
 @index_option("Suite: which scene of --scenes (or image of --world) scene() reads.")
 @click.option("--image", "image_path", type=click.Path(), help="Suite: image for scene().")
