@@ -203,3 +203,10 @@ def test_comments_anywhere_survive_and_formatting_settles(data):
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_10000_stage_pipeline_broken_across_lines_keeps_its_layout():
+    stages = ["    |> filter[red]"] * 10_000
+    stages[5_000] += "  # halfway"
+    text = "\n".join(["# deep", "let x = scene()", *stages, "x |> count"]) + "\n"
+    assert format_text(text) == text  # already formatted: printed back unchanged, no recursion
