@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from clevrlang.errors import CheckpointError, DataError, UsageError
+from clevrlang.resume import say_finished
 from clevrlang.vocabulary import CODEC_LOSSES, LEARNED_CODECS
 
 from .checkpoints import load_net, load_state, save_net
@@ -126,11 +127,13 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     gen = torch.Generator(device=dev).manual_seed(seed)
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
-    state_path = out / f"{codec_name}.train.safetensors"
+    state_path = state_file(out, codec_name)
     step = 0
     if resume and state_path.is_file():
         step = _restore(state_path, net, opt, gen, rng, config, objective)
         log.info("resuming %s at step %d from %s", codec_name, step, state_path)
+        if step >= steps:
+            say_finished(out, f"{codec_name}: step {step} of {steps}")
     result = TrainResult(path=out / f"{codec_name}.safetensors", step=step)
     started = time.perf_counter()
     bar = _bar(progress, steps, step, codec_name)
@@ -159,6 +162,11 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         bar.close()
     result.step, result.seconds = step, time.perf_counter() - started
     return result
+
+
+def state_file(out_dir, codec_name: str) -> Path:
+    """Where a run of ``codec_name`` in ``out_dir`` keeps everything it needs to continue."""
+    return Path(out_dir) / f"{codec_name}.train.safetensors"
 
 
 def _weights(weights, iterations: int) -> tuple[float, ...] | None:

@@ -6,6 +6,7 @@ import click
 
 from clevrlang.cli import Group
 from clevrlang.cli.options import quiet_option
+from clevrlang.resume import resume_or_start, resume_options
 from clevrlang.vocabulary import CODEC_LOSSES
 
 
@@ -25,7 +26,7 @@ def train():
               help="Global batch (split over torchrun processes).")
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--resume", is_flag=True, help="Continue exactly where OUT/last.safetensors stopped.")
+@resume_options
 @click.option("--channels", type=click.IntRange(min=8), default=32, show_default=True,
               help="Channels of the stem and of every module.")
 @click.option("--width", type=click.IntRange(min=32), default=None,
@@ -67,23 +68,27 @@ def train():
               help="Steps between validations.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, train_split,
-            val_split, limit, stem, init, widen, pretrain_stem, aux_weight, count_head, pool,
-            image_skip, context, seed, save_every, val_every, threads, quiet):
+def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, width,
+            train_split, val_split, limit, stem, init, widen, pretrain_stem, aux_weight,
+            count_head, pool, image_skip, context, seed, save_every, val_every, threads, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
     """
     import logging
+    import os
 
     import torch
 
+    from clevrlang.modules.learned.checkpoint import STATE_FILE
     from clevrlang.modules.learned.session import accuracy_table, train_world
 
     if threads:
         torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    out = out or os.path.join(world_dir, "models", "learned")
+    resume = resume_or_start(out, os.path.join(out, STATE_FILE), resume=resume, force=force)
     r = train_world(world_dir, out, epochs=epochs, batch=batch, lr=lr, device=device,
                     resume=resume, channels=channels, width=width, train_split=train_split,
                     val_split=val_split, limit=limit, stem=stem, init=init, widen=widen or 0,
@@ -135,21 +140,28 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, channels, width, 
                    "fresh optimizer and schedule.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Checkpoint folder [default: WORLD/models/codecs]. Re-running resumes.")
+              help="Checkpoint folder [default: WORLD/models/codecs].")
+@resume_options
 @quiet_option
 def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
-          width, code_channels, edge_channels, loss, iteration_weights, init, device, out, quiet):
+          width, code_channels, edge_channels, loss, iteration_weights, init, device, out,
+          resume, force, quiet):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
+    import logging
     import os
 
     from clevrlang.compress import train_codec
+    from clevrlang.compress.training import state_file
     from clevrlang.thumbnails import world_images, world_thumbnails
 
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    out = out or os.path.join(world_dir, "models", "codecs")
+    resume = resume_or_start(out, state_file(out, codec_name), resume=resume, force=force)
     images = world_thumbnails(world_dir, split, n_images)
     more = list(world_images(world_dir, split, full_images)) if full_images else None
-    out = out or os.path.join(world_dir, "models", "codecs")
     r = train_codec(images, codec_name, iterations=iterations, steps=steps, batch=batch, lr=lr,
-                    out_dir=out, resume=True, device=device, progress=not quiet, width=width,
+                    out_dir=out, resume=resume, device=device, progress=not quiet, width=width,
                     code_channels=code_channels, loss=loss, init=init,
                     edge_channels=edge_channels, iteration_weights=iteration_weights,
                     more_images=more)

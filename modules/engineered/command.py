@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from clevrlang.resume import resume_or_start, resume_options
+
 
 @click.command()
 @click.option("--world", "world_dir", required=True, type=click.Path(exists=True, file_okay=False),
@@ -26,20 +28,20 @@ import click
               help="torch CPU threads [default: the cores idle now].")
 @click.option("--init-detector", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Start the detector from this detector.safetensors (train on).")
-@click.option("--resume/--no-resume", default=True, show_default=True,
-              help="Continue an interrupted run in OUT (--no-resume starts over).")
+@resume_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, init_detector,
-               resume, quiet):
+               resume, force, quiet):
     """Train the engineered back end: YOLO detector, attribute SVMs, position regression."""
     import logging
     from pathlib import Path
 
-    from clevrlang.modules.engineered.train import train_engineered
+    from clevrlang.modules.engineered.train import state_file, train_engineered
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     out = Path(out) if out else Path(world_dir) / "models" / "engineered"
+    resume = resume_or_start(out, state_file(out), resume=resume, force=force)
     manifest = train_engineered(world_dir, out, device=device, epochs=epochs, imgsz=imgsz,
                                 resume=resume, progress=not quiet, threads=threads,
                                 classes=classes, limit=limit, init_detector=init_detector)

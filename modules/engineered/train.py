@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from clevrlang.modules.engineered.offline import resolve_device
 from clevrlang.modules.engineered.samples import (
     as_samples, split_holdout, world_samples, write_yolo_dataset,
 )
+from clevrlang.resume import say_finished
 from clevrlang.vocabulary import SHAPES
 
 log = logging.getLogger(__name__)
@@ -42,16 +44,22 @@ STAGES = ("data", "detector", "features", "models", "evaluate")
 CONF_GRID = tuple(np.round(np.arange(0.1, 0.75, 0.05), 2))
 
 
+def state_file(out_dir) -> Path:
+    """Where a run in ``out_dir`` records its finished stages (what --resume continues)."""
+    return Path(out_dir) / "work" / "stages.json"
+
+
 class _Stages:
     """``OUT/work/stages.json``: finished stages, and the settings they were made with."""
 
     def __init__(self, work: Path, settings: dict, resume: bool):
-        self.path = work / "stages.json"
+        self.path = state_file(work.parent)
         state = json.loads(self.path.read_text()) if resume and self.path.is_file() else {}
         if state and state.get("settings") != settings:
             changed = sorted(k for k in settings if state["settings"].get(k) != settings[k])
             raise UsageError(f"{work} holds a run with other settings ({', '.join(changed)})",
-                             hint="train into a new --out folder, or leave out --resume")
+                             hint="train into a new --out folder, or pass --force to start "
+                                  "over")
         self.state = {"settings": settings, "done": state.get("done", {})}
 
     def done(self, stage: str) -> bool:
@@ -99,6 +107,8 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
         raise UsageError(f"classes must be 'shapes' or 'object', not {classes!r}")
     out = Path(out_dir).resolve()
     work = out / "work"
+    if not resume:  # starting over: nothing of an earlier run's data or detector is reused
+        shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     settings = {"world": str(Path(world).resolve()) if isinstance(world, (str, Path))
                 else "<memory>",
@@ -106,6 +116,8 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
                 "holdout": holdout, "batch": batch, "cfg": cfg, "seed": seed,
                 "init_detector": str(Path(init_detector).resolve()) if init_detector else None}
     stages = _Stages(work, settings, resume)
+    if all(stages.done(s) for s in STAGES):
+        say_finished(out, "all stages done")
     stages.start()
     train, held = _sources(world, limit, holdout)
     names = SHAPES if classes == "shapes" else ("object",)

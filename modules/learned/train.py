@@ -29,6 +29,7 @@ from clevrlang.modules.learned.compiler import compile_batch
 from clevrlang.modules.learned.data import QADataset
 from clevrlang.modules.learned.model import NMN, ModelConfig
 from clevrlang.modules.learned.stem import normalize
+from clevrlang.resume import say_finished, say_nothing_to_resume
 from clevrlang.vocabulary import QUESTION_TYPES
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,8 @@ class Trainer:
             self.best = float(progress_.get("best", -1.0))
             self.seconds = float(progress_.get("seconds", 0.0))
             log.info("resumed %s at step %d", self.state_path, self.step)
+        elif self.dist.main:  # a new run: no lines of a replaced one in its history
+            (self.out / "history.jsonl").unlink(missing_ok=True)
         self.net = self.model
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -246,7 +249,7 @@ class Trainer:
 
     def _stored(self) -> dict | None:
         if not self.state_path.exists():
-            log.warning("--resume: no %s yet; starting from scratch", self.state_path)
+            say_nothing_to_resume(self.out)
             return None
         return ck.training_meta(self.state_path)
 
@@ -302,6 +305,8 @@ class Trainer:
         total = self.steps_per_epoch * self.cfg.epochs
         bar = tqdm(total=total, initial=self.step, desc="train learned", unit="step",
                    disable=not self.progress, dynamic_ncols=True)
+        if self.step >= total:
+            say_finished(self.out, f"step {self.step} of {total}")
         ema_loss = ema_acc = None
         val: dict = {}
         self.model.train()

@@ -105,3 +105,26 @@ def test_add_a_context_path_to_an_init_checkpoint(world, tmp_path, cli):
     assert config["context"] == ["relate", "same"]
     code, _, stderr = cli(*args, "--init", init, "--context", "sideways", "--out", tmp_path / "c")
     assert code == 2 and "no module family sideways" in stderr and "Traceback" not in stderr
+
+
+def test_resume_rule(world, tmp_path, cli, caplog):
+    """The same rule as every trainer's (clevrlang/resume.py)."""
+    from clevrlang.errors import ExitCode
+
+    out = tmp_path / "ck"
+    args = ["train", "learned", "--world", world, "--epochs", "1", "--batch", "8",
+            "--channels", "8", "--width", "64", "--quiet", "--out", out]
+    assert cli(*args)[0] == ExitCode.OK
+    code, _, err = cli(*args)
+    assert code == ExitCode.USAGE and "--resume" in err and "--force" in err
+    code, _, err = cli(*args, "--resume", "--force")
+    assert code == ExitCode.USAGE and "give one of them" in err
+    caplog.clear()
+    assert cli(*args, "--resume")[0] == ExitCode.OK
+    assert "holds a finished run (step 4 of 4): nothing to resume" in caplog.text
+    history = (out / "history.jsonl").read_text().splitlines()
+    assert cli(*args, "--force")[0] == ExitCode.OK
+    assert len((out / "history.jsonl").read_text().splitlines()) == len(history)  # replaced
+    caplog.clear()
+    assert cli(*args[:-1], tmp_path / "new", "--resume")[0] == ExitCode.OK
+    assert "holds no run to resume; starting a new one" in caplog.text
