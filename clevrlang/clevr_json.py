@@ -28,49 +28,101 @@ def _fail(msg: str, where: str | None, index: int | None = None) -> DataError:
     return DataError(at + msg, where=where)
 
 
+# Per CLEVR function: the types of its required inputs and the words each value input
+# takes. A plainly valid node is checked against these in a few C calls.
+_SIGNATURES = {name: (tuple(f.inputs[: len(f.inputs) - f.optional_inputs]),
+                      tuple(frozenset(ENUMS[p.type]) for p in f.params))
+               for name, f in FUNCTIONS.items() if f.clevr}
+_NONE: list = []  # a missing "inputs" / "value_inputs" (never modified)
+
+
 def node_from_json(nodes: list, where: str | None = None) -> tuple[Node, list[tuple[Node, str]]]:
     """The IR of a CLEVR JSON program (its last node) and the let names that keep its order."""
     if not isinstance(nodes, list) or not nodes:
         raise _fail("a program must be a non-empty list of nodes", where)
     built: list[Node] = []
+    stack: list[int] | None = []  # None once the list is not in plain post-order
     for i, raw in enumerate(nodes):
-        if not isinstance(raw, dict):
-            raise _fail(f"expected an object, found {type(raw).__name__}", where, i)
-        name = raw.get("function", raw.get("type"))
-        if not isinstance(name, str):
-            raise _fail("missing 'function' (or 'type')", where, i)
-        f = FUNCTIONS.get(name)
-        if f is None or not f.clevr:
-            why = ("is a template macro; expand it first" if name in MACROS
-                   else "is not a CLEVR function")
-            raise _fail(f"{shown(name)} {why}", where, i)
-        inputs = raw.get("inputs", [])
-        values = raw.get("value_inputs", raw.get("side_inputs", []))
-        if not isinstance(inputs, list) or not isinstance(values, list):
-            raise _fail("'inputs' and 'value_inputs' must be lists", where, i)
-        if name == "scene" and inputs:
-            raise _fail("scene takes no inputs in CLEVR programs", where, i)
-        want = f.inputs[: len(f.inputs) - f.optional_inputs]
-        if len(inputs) != len(want):
-            raise _fail(f"{name} takes {len(want)} input(s), found {len(inputs)}", where, i)
-        args = []
-        for j, (k, t) in enumerate(zip(inputs, want)):
-            if not isinstance(k, int) or not 0 <= k < i:
-                raise _fail(f"input {j} = {shown(k)} must name an earlier node (0..{i - 1})",
-                            where, i)
-            if built[k].type is not t:
-                raise _fail(f"{name} needs {t} for input {j}, node {k} ({built[k].op}) "
-                            f"gives {built[k].type}", where, i)
-            args.append(built[k])
-        if len(values) != len(f.params):
-            raise _fail(f"{name} takes {len(f.params)} value input(s), found {len(values)}",
-                        where, i)
-        for v, p in zip(values, f.params):
-            if v not in ENUMS[p.type]:
-                raise _fail(f"{name} needs a {p.type} value, found {shown(v)}", where, i)
-        built.append(Node.make(name, tuple(values), tuple(args)))
-    names = _layout_names(nodes, built)
+        node = _plain_node(raw, i, built)
+        built.append(node if node is not None else _checked_node(raw, i, built, where))
+        if stack is not None:
+            # Plain post-order (each node's inputs are the top of the stack, so none is
+            # used twice) needs no lets: most files, skipping _layout_names' second pass.
+            ins = raw.get("inputs", _NONE)
+            if ins:
+                if stack[-len(ins):] != ins:
+                    stack = None
+                    continue
+                del stack[-len(ins):]
+            stack.append(i)
+    names = _layout_names(nodes, built) if stack is None else []
     return built[-1], names
+
+
+def _plain_node(raw, i: int, built: list[Node]) -> Node | None:
+    """The node of a plainly valid ``raw``, or None to let :func:`_checked_node` say what
+    is wrong. Reading a questions file does this for every program node, so it is lean;
+    it accepts nothing that :func:`_checked_node` refuses."""
+    if type(raw) is not dict:
+        return None
+    name = raw["function"] if "function" in raw else raw.get("type")
+    signature = _SIGNATURES.get(name) if type(name) is str else None
+    if signature is None:
+        return None
+    want, words = signature
+    inputs = raw.get("inputs", _NONE)
+    values = raw["value_inputs"] if "value_inputs" in raw else raw.get("side_inputs", _NONE)
+    if type(inputs) is not list or type(values) is not list or len(inputs) != len(want) \
+            or len(values) != len(words):
+        return None
+    args = []
+    for k, t in zip(inputs, want):
+        if type(k) is not int or not 0 <= k < i or built[k].type is not t:
+            return None
+        args.append(built[k])
+    for v, ok in zip(values, words):
+        if type(v) is not str or v not in ok:
+            return None
+    return Node.make(name, tuple(values), tuple(args))
+
+
+def _checked_node(raw, i: int, built: list[Node], where: str | None) -> Node:
+    """The node of ``raw`` after every check, each failing with its own message."""
+    if not isinstance(raw, dict):
+        raise _fail(f"expected an object, found {type(raw).__name__}", where, i)
+    name = raw.get("function", raw.get("type"))
+    if not isinstance(name, str):
+        raise _fail("missing 'function' (or 'type')", where, i)
+    f = FUNCTIONS.get(name)
+    if f is None or not f.clevr:
+        why = ("is a template macro; expand it first" if name in MACROS
+               else "is not a CLEVR function")
+        raise _fail(f"{shown(name)} {why}", where, i)
+    inputs = raw.get("inputs", [])
+    values = raw.get("value_inputs", raw.get("side_inputs", []))
+    if not isinstance(inputs, list) or not isinstance(values, list):
+        raise _fail("'inputs' and 'value_inputs' must be lists", where, i)
+    if name == "scene" and inputs:
+        raise _fail("scene takes no inputs in CLEVR programs", where, i)
+    want = f.inputs[: len(f.inputs) - f.optional_inputs]
+    if len(inputs) != len(want):
+        raise _fail(f"{name} takes {len(want)} input(s), found {len(inputs)}", where, i)
+    args = []
+    for j, (k, t) in enumerate(zip(inputs, want)):
+        if not isinstance(k, int) or not 0 <= k < i:
+            raise _fail(f"input {j} = {shown(k)} must name an earlier node (0..{i - 1})",
+                        where, i)
+        if built[k].type is not t:
+            raise _fail(f"{name} needs {t} for input {j}, node {k} ({built[k].op}) "
+                        f"gives {built[k].type}", where, i)
+        args.append(built[k])
+    if len(values) != len(f.params):
+        raise _fail(f"{name} takes {len(f.params)} value input(s), found {len(values)}",
+                    where, i)
+    for v, p in zip(values, f.params):
+        if v not in ENUMS[p.type]:
+            raise _fail(f"{name} needs a {p.type} value, found {shown(v)}", where, i)
+    return Node.make(name, tuple(values), tuple(args))
 
 
 def _layout_names(nodes: list, built: list[Node]) -> list[tuple[Node, str]]:

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import weakref
+from functools import partial
 from typing import Iterable, Iterator
 
 from clevrlang import deep
@@ -26,11 +27,22 @@ CONST = "const"  # a literal: values = (python value,), type given
 PARAM = "param"  # a def's formal parameter while its body is checked; never in a Program
 
 
+# Interned nodes by (op, values, type, inputs), weakly. A plain dict of weak references,
+# not a WeakValueDictionary (its get() is a Python-level call): reading a questions file
+# makes a node per program node, and a hit here is then a few C calls.
+_INTERNED: dict[tuple, weakref.ref] = {}
+
+
+def _forget(ref: weakref.ref, key: tuple) -> None:
+    """A node died: drop its entry, unless its key already names a newer node."""
+    if _INTERNED.get(key) is ref:
+        del _INTERNED[key]
+
+
 class Node:
     """One IR node. Create with :meth:`make`; instances are interned and immutable."""
 
     __slots__ = ("op", "values", "inputs", "type", "depth", "__weakref__")
-    _interned: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
 
     op: str
     values: tuple
@@ -50,16 +62,18 @@ class Node:
         inputs = tuple(inputs)
         if type is None:
             type = FUNCTIONS[op].output
-        # Inputs are kept alive by the node, so their ids are stable while the key is used.
-        key = (op, values, type, tuple(id(i) for i in inputs))
-        node = cls._interned.get(key)
+        # Nodes hash and compare by identity, so the inputs themselves key their user; the
+        # entry goes when the node does, so the key keeps nothing alive for longer.
+        key = (op, values, type, inputs)
+        ref = _INTERNED.get(key)
+        node = ref() if ref is not None else None
         if node is None:
             node = object.__new__(cls)
             for name, value in (("op", op), ("values", values), ("inputs", inputs),
                                 ("type", type),
                                 ("depth", 1 + max((i.depth for i in inputs), default=-1))):
                 object.__setattr__(node, name, value)
-            cls._interned[key] = node
+            _INTERNED[key] = weakref.ref(node, partial(_forget, key=key))
         return node
 
     @classmethod
