@@ -28,11 +28,12 @@ def _fail(msg: str, where: str | None, index: int | None = None) -> DataError:
     return DataError(at + msg, where=where)
 
 
-# Per CLEVR function: the types of its required inputs and the words each value input
-# takes. A plainly valid node is checked against these in a few C calls.
-_SIGNATURES = {name: (tuple(f.inputs[: len(f.inputs) - f.optional_inputs]),
-                      tuple(frozenset(ENUMS[p.type]) for p in f.params))
-               for name, f in FUNCTIONS.items() if f.clevr}
+# Per CLEVR function: its output type, the types of its required inputs and the words its
+# value input takes (CLEVR's functions have at most two inputs and one value input).
+_SIGNATURES = {name: (f.output, tuple(f.inputs[: len(f.inputs) - f.optional_inputs]),
+                      frozenset(ENUMS[f.params[0].type]) if f.params else None)
+               for name, f in FUNCTIONS.items()
+               if f.clevr and len(f.inputs) - f.optional_inputs <= 2 and len(f.params) <= 1}
 _NONE: list = []  # a missing "inputs" / "value_inputs" (never modified)
 
 
@@ -61,29 +62,36 @@ def node_from_json(nodes: list, where: str | None = None) -> tuple[Node, list[tu
 
 def _plain_node(raw, i: int, built: list[Node]) -> Node | None:
     """The node of a plainly valid ``raw``, or None to let :func:`_checked_node` say what
-    is wrong. Reading a questions file does this for every program node, so it is lean;
-    it accepts nothing that :func:`_checked_node` refuses."""
+    is wrong. Reading a questions file does this for every program node, so it is lean
+    (no loops: one branch per arity); it accepts nothing that :func:`_checked_node`
+    refuses."""
     if type(raw) is not dict:
         return None
     name = raw["function"] if "function" in raw else raw.get("type")
     signature = _SIGNATURES.get(name) if type(name) is str else None
     if signature is None:
         return None
-    want, words = signature
+    output, want, words = signature
     inputs = raw.get("inputs", _NONE)
     values = raw["value_inputs"] if "value_inputs" in raw else raw.get("side_inputs", _NONE)
-    if type(inputs) is not list or type(values) is not list or len(inputs) != len(want) \
-            or len(values) != len(words):
+    if type(inputs) is not list or type(values) is not list or len(inputs) != len(want):
         return None
-    args = []
-    for k, t in zip(inputs, want):
-        if type(k) is not int or not 0 <= k < i or built[k].type is not t:
+    if words is None:
+        if values:
             return None
-        args.append(built[k])
-    for v, ok in zip(values, words):
-        if type(v) is not str or v not in ok:
-            return None
-    return Node.make(name, tuple(values), tuple(args))
+    elif len(values) != 1 or type(values[0]) is not str or values[0] not in words:
+        return None
+    if not inputs:
+        return Node.make(name, tuple(values), (), output)
+    k = inputs[0]
+    if type(k) is not int or not 0 <= k < i or built[k].type is not want[0]:
+        return None
+    if len(inputs) == 1:
+        return Node.make(name, tuple(values), (built[k],), output)
+    m = inputs[1]
+    if type(m) is not int or not 0 <= m < i or built[m].type is not want[1]:
+        return None
+    return Node.make(name, tuple(values), (built[k], built[m]), output)
 
 
 def _checked_node(raw, i: int, built: list[Node], where: str | None) -> Node:
@@ -133,7 +141,7 @@ def _layout_names(nodes: list, built: list[Node]) -> list[tuple[Node, str]]:
     means the list was written in another order: the nodes waiting on the stack then are
     written first, as lets.
     """
-    bound: list[int] = []
+    bound: set[int] = set()
     stack: list[int] = []
     uses = [0] * len(nodes)
     for raw in nodes:
@@ -142,15 +150,15 @@ def _layout_names(nodes: list, built: list[Node]) -> list[tuple[Node, str]]:
     for i, raw in enumerate(nodes):
         ins = [k for k in raw.get("inputs", []) if k not in bound]
         if stack[len(stack) - len(ins):] != ins or len(stack) < len(ins):
-            bound.extend(k for k in stack if k not in bound)
+            bound.update(stack)
             stack.clear()
         else:
             del stack[len(stack) - len(ins):]
-        if uses[i] > 1 and i not in bound:
-            bound.append(i)
+        if uses[i] > 1:
+            bound.add(i)
         elif i not in bound:
             stack.append(i)
-    taken: set[str] = set()
+    taken: dict[str, int] = {}
     return [(built[k], _fresh(_describe(built[k]), taken)) for k in sorted(bound)]
 
 
@@ -166,11 +174,16 @@ def _describe(node: Node) -> str:
     return {"unique": "obj", "scene": "objs"}.get(node.op, node.op.split("_")[0])
 
 
-def _fresh(base: str, taken: set[str]) -> str:
-    name, k = base, 2
-    while name in taken or name in FUNCTIONS or name in ("filter", "let", "def", "expect"):
-        name, k = f"{base}{k}", k + 1
-    taken.add(name)
+def _fresh(base: str, taken: dict[str, int]) -> str:
+    """``base``, else ``base2``, ``base3``...: the first not taken nor reserved. ``taken``
+    keeps the next number per base (no value or op ends in a digit, so bases never meet),
+    and 10,000 lets of one kind are named in linear time."""
+    k = taken.get(base, 1)
+    name = base if k == 1 else f"{base}{k}"
+    while name in FUNCTIONS or name in ("filter", "let", "def", "expect"):
+        k += 1
+        name = f"{base}{k}"
+    taken[base] = k + 1
     return name
 
 

@@ -7,6 +7,10 @@ program costs heap, not Python's (or C's) stack, and the code still reads as the
 it replaces. An exception ends the whole walk (none of the walks here catches one from a
 nested call).
 
+Big programs have a second cost, the cyclic garbage collector: building one allocates
+several objects per token and frees none in cycles, yet the collector walks all of them
+again and again as they pile up. :func:`collector_paused` holds it off while they are built.
+
 >>> def depth(n):
 ...     return 0 if n == 0 else 1 + (yield depth(n - 1))
 >>> run(depth(100_000))
@@ -15,7 +19,9 @@ nested call).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import gc
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,3 +42,19 @@ def run(walk: Generator[Generator, Any, T]) -> T:
         else:
             stack.append(nested)
             value = None
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block (reference counting still frees).
+
+    Parsing and checking a 10,000-stage pipeline took twice as long with it running.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -10,10 +10,12 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.visitors import Transformer_NonRecursive
 
 from clevrlang import syntax as S
+from clevrlang.deep import collector_paused
 from clevrlang.errors import ClevrSyntaxError, Source, Span
 
 _OPEN = {"(", "["}
@@ -55,22 +57,18 @@ def _lark() -> Lark:
                 maybe_placeholders=True)
 
 
-class _ToAst(Transformer):
-    """One method per grammar rule; each returns a frozen syntax node with its span."""
+class _ToAst(Transformer_NonRecursive):
+    """One method per grammar rule; each returns a frozen syntax node with its span.
+
+    Non-recursive: a plain Transformer recurses once per level of the tree, and a
+    10,000-stage pipeline is 10,000 levels.
+    """
+
+    __visit_tokens__ = False  # no terminal has a method
 
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
-
-    def transform(self, tree: Tree):
-        """Bottom-up without recursion: lark's own transform recurses once per level of the
-        tree, and a 10,000-stage pipeline is 10,000 levels. ``iter_subtrees`` is iterative
-        and yields every subtree after its children."""
-        done: dict[int, object] = {}
-        for sub in tree.iter_subtrees():
-            children = [done.pop(id(c)) if isinstance(c, Tree) else c for c in sub.children]
-            done[id(sub)] = self._call_userfunc(sub, children)
-        return done[id(tree)]
 
     def _span(self, meta_or_tok) -> Span:
         if isinstance(meta_or_tok, Token):
@@ -209,6 +207,8 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> ClevrSyntaxError:
         label = err.match_examples(_lark().parse, BAD_INPUT_MESSAGES, use_accepts=True)
     except UnexpectedInput:  # an example that no longer fails the same way; keep the error
         label = None
+    except TypeError:  # lark 1.3's own debug line fails on some states ("(red(0)("): no label
+        label = None
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         msg = "unexpected end of input"
         span = Span(source, len(source.text.rstrip()), len(source.text.rstrip()))
@@ -228,11 +228,12 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> ClevrSyntaxError:
 def parse_module(text: str, name: str = "<input>") -> S.Module:
     """Parse .clv text into a :class:`~clevrlang.syntax.Module`; raises ClevrSyntaxError."""
     source = Source(text, name)
-    try:
-        tree = _lark().parse(text)
-    except UnexpectedInput as err:
-        raise _syntax_error(err, source) from None
-    return _ToAst(source).transform(tree)
+    with collector_paused():
+        try:
+            tree = _lark().parse(text)
+        except UnexpectedInput as err:
+            raise _syntax_error(err, source) from None
+        return _ToAst(source).transform(tree)
 
 
 def comments(text: str) -> list[Token]:

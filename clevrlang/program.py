@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from clevrlang import clevr_json
 from clevrlang.check import Checker, Root
+from clevrlang.deep import collector_paused
 from clevrlang.errors import Source, UsageError
 from clevrlang.ir import CONST, Node, postorder, verify
 from clevrlang.parser import parse_module
@@ -84,8 +85,9 @@ def parse(text: str, name: str = "<input>") -> Program:
 def check_module(module: Module) -> Program:
     """Type-check a parsed module (``clevr fmt`` keeps the syntax tree too)."""
     checker = Checker()
-    for statement in module.statements:
-        checker.statement(statement)
+    with collector_paused():
+        for statement in module.statements:
+            checker.statement(statement)
     return Program(tuple(checker.roots), tuple(checker.names), module.source)
 
 
