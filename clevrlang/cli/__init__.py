@@ -30,6 +30,7 @@ COMMANDS = {
     "codec": "codec:codec",
     "compare": "compare:compare",
     "repl": "repl:repl",
+    "ask": "ask:ask",
 }
 
 

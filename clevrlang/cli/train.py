@@ -185,3 +185,12 @@ def _attach_engineered() -> None:
 
 
 _attach_engineered()
+
+
+def _attach_programs() -> None:
+    from clevrlang.cli.ask import train_programs
+
+    train.add_command(train_programs)
+
+
+_attach_programs()
