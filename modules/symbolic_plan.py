@@ -7,7 +7,7 @@ int64 row of lookup tables: the object mask of each of the 324 filter combinatio
 (size?, color?, material?, shape?), then per object its relation masks, same-attribute
 masks and attribute codes. So ``filter[large red metal](scene())`` is one gather, and
 ``relate``, ``same_*`` and ``query_*`` are one family: "look up at ``param`` in the
-object's block".
+object's block" (fused with the ``unique`` that usually gives the object).
 
 A batch concatenates the cached tables (one ``bytes.join``), sorts rows by key, and runs
 each (level, family) group as one vectorised operation on int64 bitmask object sets. The
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from clevrlang.program import Program
 
 # Row families (the batched counterpart of the interpreter's op_* methods); < 16.
-CONST_, SELECT, FILTER, UNIQUE, LOOKUP, UNION, INTERSECT, COUNT, EXIST, EQUAL, LESS, \
-    GREATER = range(12)
+CONST_, SELECT, FILTER, UNIQUE, LOOKUP, PICK, UNION, INTERSECT, COUNT, EXIST, EQUAL, LESS, \
+    GREATER = range(13)
 _UNARY = {"unique": UNIQUE, "count": COUNT, "exist": EXIST}
 _BINARY = {"union": UNION, "intersect": INTERSECT, "less_than": LESS, "greater_than": GREATER,
            "equal_integer": EQUAL}
@@ -102,11 +102,15 @@ def _row_of(node: Node) -> tuple[int, int, tuple[Node, ...]]:
         if base.op == "scene" and not base.inputs:
             return SELECT, combo_id(chain), ()
         return FILTER, combo_id(chain), (base,)
-    if node.op == "relate":
-        return LOOKUP, _REL_AT + RELATIONS.index(node.values[0]), node.inputs
-    if f.family in ("same", "query"):
-        at = _SAME_AT if f.family == "same" else _CODE_AT
-        return LOOKUP, at + ATTRIBUTES.index(f.attribute), node.inputs
+    if node.op == "relate" or f.family in ("same", "query"):
+        if node.op == "relate":
+            at = _REL_AT + RELATIONS.index(node.values[0])
+        else:
+            at = (_SAME_AT if f.family == "same" else _CODE_AT) + ATTRIBUTES.index(f.attribute)
+        obj = node.inputs[0]
+        if obj.op == "unique":  # fused: look up from the set, checking it is one object
+            return PICK, at, obj.inputs
+        return LOOKUP, at, node.inputs
     if f.family == "equal":
         return EQUAL, 0, node.inputs
     family = _UNARY.get(node.op, _BINARY.get(node.op))
@@ -263,13 +267,9 @@ def _run_group(f: int, g: slice, cols, val, bad, table) -> None:
     elif f == LOOKUP:
         val[out] = table[at[g] + a * _BLOCK]
     elif f == UNIQUE:
-        single = np.bitwise_count(a) == 1
-        # For a single bit, popcount(m - 1) is its position; a failed one gets object 0
-        # (so later lookups stay in range) and sends its question (the first root at or
-        # after its row) to the interpreter.
-        val[out] = np.where(single, np.bitwise_count(a - 1), 0)
-        if not single.all():
-            bad[np.searchsorted(root_rows, out[~single])] = True
+        val[out] = _only_object(a, out, bad, root_rows)
+    elif f == PICK:
+        val[out] = table[at[g] + _only_object(a, out, bad, root_rows) * _BLOCK]
     elif f == COUNT:
         val[out] = np.bitwise_count(a)
     elif f == EXIST:
@@ -278,6 +278,16 @@ def _run_group(f: int, g: slice, cols, val, bad, table) -> None:
         b = val[out + in1[g]]
         val[out] = (a | b if f == UNION else a & b if f == INTERSECT else a == b if f == EQUAL
                     else a < b if f == LESS else a > b)
+
+
+def _only_object(objs, rows, bad, root_rows) -> np.ndarray:
+    """``unique`` of each set. For a single bit, popcount(m - 1) is its position; a failed
+    one gets object 0 (so later lookups stay in range) and sends its question (the first
+    root at or after its row) to the interpreter."""
+    single = np.bitwise_count(objs) == 1
+    if not single.all():
+        bad[np.searchsorted(root_rows, rows[~single])] = True
+    return np.where(single, np.bitwise_count(objs - 1), 0)
 
 
 def _answers(roots, scenes, values, kinds, bad) -> list:
