@@ -1,10 +1,10 @@
 """Depth never matters: 10,000-deep programs parse, check, print, convert and run.
 
 Each program is generated here: a 10,000-stage ``|>`` pipeline, the same depth written as
-nested calls, a chain of 10,000 lets, and a 10,000-deep chain of two-input functions. A
-chain of ``filter[red]`` keeps what one filter keeps, so the answers are known without
-running anything: the red objects of the scene, counted from its JSON. Before the walks
-were iterative, some 300 levels raised RecursionError.
+nested calls, a chain of 10,000 lets (each through a ``def``), and a 10,000-deep chain of
+two-input functions. A chain of ``filter[red]`` keeps what one filter keeps, so the answers
+are known without running anything: the red objects of the scene, counted from its JSON.
+Before the walks were iterative, some 300 levels raised RecursionError.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ SCENES = Path(__file__).parent / "fixtures" / "clevr_generator" / "scenes.json"
 PIPE = "scene()" + " |> filter[red]" * N + " |> count"
 NEST = "count(" + "filter_color[red](" * N + "scene()" + ")" * N + ")"
 CANONICAL = "scene()" + " |> filter_color[red]" * N + " |> count"  # as the IR prints
-LETS = ("let x0 = scene()\n"
-        + "".join(f"let x{i + 1} = x{i} |> filter[red]\n" for i in range(N))
+LETS = ("def red(x: Objects) -> Objects = x |> filter[red]\nlet x0 = scene()\n"
+        + "".join(f"let x{i + 1} = x{i} |> red\n" for i in range(N))
         + f"x{N} |> count\n")
 
 
