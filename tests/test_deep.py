@@ -193,4 +193,6 @@ def test_json_with_every_node_shared_reads_back_exactly():
     program = Program.from_clevr_json(nodes)
     assert program.node.depth == N + 1 and len(program.names) == N
     assert program.to_clevr_json() == nodes
-    assert program.to_clv().splitlines()[-1] == f"union(union{N}, union{N}) |> count"
+    text = program.to_clv()
+    assert text.splitlines()[-1] == f"union(union{N}, union{N}) |> count"
+    assert parse(text).to_clevr_json() == nodes  # the lets read back to the same DAG
