@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.resume import say_finished
 from clevrlang.vocabulary import CODEC_LOSSES, LEARNED_CODECS
@@ -110,7 +111,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     if edge_channels and codec_name != "conv_lstm":
         raise UsageError(f"--edge-channels is a conv_lstm setting, not one of {codec_name}")
     pools = [_image_pool(images)] + ([] if more_images is None else [_image_pool(more_images)])
-    dev = _device(device)
+    dev = pick_device(device)
     if init is not None:
         net = load_net(init, expect=codec_name)
         if edge_channels and edge_channels != net.config.edge_channels:
@@ -259,15 +260,6 @@ def _crops(pool: list[np.ndarray], rng: np.random.Generator, batch: int) -> torc
         crop = im[y:y + CROP, x:x + CROP]
         out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
     return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255).sub_(0.5)
-
-
-def _device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise UsageError(f"unknown device {device!r} (use auto, cpu or cuda)") from None
 
 
 def _bar(progress: bool, total: int, initial: int, name: str):

@@ -83,8 +83,10 @@ class TorchNamespace:
     def __init__(self, device=None):
         import torch
 
+        from clevrlang.devices import pick_device
+
         self.torch = torch
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device or "auto")
         for fn in _PASS_THROUGH:
             setattr(self, fn, getattr(torch, fn))
         self.cumsum = lambda x: torch.cumsum(x, 0)

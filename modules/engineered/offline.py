@@ -154,9 +154,8 @@ def idle_cores() -> int:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``; other names pass through."""
-    if device in (None, "", "auto"):
-        import torch
+    """:func:`clevrlang.devices.pick_device`'s choice spelled as ultralytics and the
+    manifest take it (``cpu``, ``cuda:0``)."""
+    from clevrlang.devices import pick_device
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
+    return str(pick_device(device))

@@ -20,13 +20,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, ExecutionError, UsageError
 from clevrlang.ir import Node
 from clevrlang.modules.learned.checkpoint import STATE_FILE, load_model
 from clevrlang.modules.learned.compiler import answer_kind, check, compile_batch
 from clevrlang.modules.learned.modules import token_of
 from clevrlang.modules.learned.stem import to_tensor
-from clevrlang.modules.learned.train import pick_device
 from clevrlang.runtime import Failure, Interpreter
 
 DEFAULT_FILE = "model.safetensors"

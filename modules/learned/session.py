@@ -171,7 +171,8 @@ def evaluate_world(checkpoint, world, split: str = "val", device: str = "auto",
     """Accuracy of a checkpoint on a world split, overall and per question type."""
     from clevrlang.modules.learned.backend import resolve_checkpoint
     from clevrlang.modules.learned.data import from_world
-    from clevrlang.modules.learned.train import evaluate, pick_device
+    from clevrlang.devices import pick_device
+    from clevrlang.modules.learned.train import evaluate
 
     model, _ = load_model(resolve_checkpoint(checkpoint), pick_device(device))
     data = from_world(world, split, model.config.image_size, limit, progress)

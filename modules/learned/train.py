@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from clevrlang.devices import pick_device
 from clevrlang.errors import UsageError
 from clevrlang.modules.learned import checkpoint as ck
 from clevrlang.modules.learned.compiler import compile_batch
@@ -55,21 +56,6 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def pick_device(device: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` -> this rank's CUDA device if there is one, else the CPU."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        device = f"cuda:{local_rank}"
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UsageError(f"unknown device {device!r}", hint="use auto, cpu or cuda") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda asked for, but no CUDA device is available")
-    return dev
 
 
 class Dist:
