@@ -7,14 +7,14 @@ program costs heap, not Python's (or C's) stack, and the code still reads as the
 it replaces. An exception ends the whole walk (none of the walks here catches one from a
 nested call).
 
-Big programs have a second cost, the cyclic garbage collector: building one allocates
-several objects per token and frees none in cycles, yet the collector walks all of them
-again and again as they pile up. :func:`collector_paused` holds it off while they are built.
-
 >>> def depth(n):
 ...     return 0 if n == 0 else 1 + (yield depth(n - 1))
 >>> run(depth(100_000))
 100000
+
+Big programs have a second cost, the cyclic garbage collector: building one allocates
+several objects per token and frees none in cycles, yet the collector walks all of them
+again and again as they pile up. :func:`collector_paused` holds it off while they are built.
 """
 
 from __future__ import annotations
