@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clevrlang.atomic import write_atomic
 from clevrlang.errors import DataError, MissingFileError
 
 MAGIC = b"CLVCODE\0"
@@ -107,9 +107,7 @@ class Code:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the code atomically (temp file in the same folder, then rename)."""
-        path = Path(path)
-        atomic_write_bytes(path, self.to_bytes())
-        return path
+        return write_atomic(path, self.to_bytes(), durable=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Code:
@@ -142,19 +140,3 @@ def _parse_header(raw: bytes, where: str) -> dict[str, Any]:
     if len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape):
         raise DataError(f"corrupted Code file: bad image shape {shape}", where=where)
     return head
-
-
-def atomic_write_bytes(path: Path, blob: bytes) -> None:
-    """Write ``blob`` to ``path`` so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -196,3 +196,16 @@ def test_json_with_every_node_shared_reads_back_exactly():
     text = program.to_clv()
     assert text.splitlines()[-1] == f"union(union{N}, union{N}) |> count"
     assert parse(text).to_clevr_json() == nodes  # the lets read back to the same DAG
+
+
+def test_repl_ir_and_trace_walk_a_deep_program(scenes):
+    from clevrlang.repl import open_session
+
+    out: list[tuple[str, str]] = []
+    session = open_session(scenes=str(SCENES), index=9, echo=lambda t, k="out": out.append((t, k)))
+    session.execute("let deep = " + PIPE)
+    session.execute(":ir deep")
+    assert out[-1][0] == f"{N + 2} nodes, {N + 1} edges, depth {N + 1}"
+    session.execute(":trace deep")
+    assert out[-1][0].split() == [f"%{N + 1}", "count", ":", "Int", "=", str(reds(scenes[9]))]
+    assert not [t for t, k in out if k == "error"]
