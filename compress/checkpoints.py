@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
+from clevrlang.atomic import write_atomic
 from clevrlang.errors import CheckpointError, UsageError
 from clevrlang.vocabulary import LEARNED_CODECS
 
-from .code import atomic_write_bytes
 from .networks import NetConfig, ProgressiveNet, build_net
 
 META_KEY = "clevrlang_codec"
@@ -37,9 +37,9 @@ def save_net(path: str | os.PathLike, net: ProgressiveNet, extra: dict | None = 
     config = {**net.config.to_json(), **(extra or {})}
     tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
                for k, v in net.state_dict().items()}
-    atomic_write_bytes(path, save(tensors, metadata={META_KEY: json.dumps(config)}))
-    atomic_write_bytes(path.with_suffix(".json"),
-                       (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(path, save(tensors, metadata={META_KEY: json.dumps(config)}), durable=True)
+    write_atomic(path.with_suffix(".json"),
+                 (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(), durable=True)
     return path
 
 

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clevrlang.atomic import write_atomic
 from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.resume import say_finished
 from clevrlang.vocabulary import CODEC_LOSSES, LEARNED_CODECS
 
 from .checkpoints import load_net, load_state, save_net
-from .code import atomic_write_bytes
 from .metrics import K1, K2, WIN_SIGMA, WIN_SIZE
 from .networks import (CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net,
                        l1_loss, unroll)
@@ -281,7 +281,7 @@ def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: Obje
     tensors["rng.torch"] = gen.get_state().cpu()
     meta = {"config": net.config.to_json(), "step": step, "steps": steps, **objective.to_meta(),
             "numpy_rng": rng.bit_generator.state, "param_groups": opt_state["param_groups"]}
-    atomic_write_bytes(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}))
+    write_atomic(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}), durable=True)
 
 
 def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: Objective

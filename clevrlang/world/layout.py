@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from clevrlang.atomic import TEMP_MARK as _TEMP_MARK
-from clevrlang.atomic import temp_path as _temp_path
-from clevrlang.atomic import write_atomic
+from clevrlang.atomic import replacing, write_atomic
 from clevrlang.errors import DataError, MissingFileError
 
 #: Split names of CLEVR v1.0 and CLEVR-CoGenT v1.0, in the order a listing shows them.
@@ -109,14 +108,12 @@ def link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     src, dst = Path(src), Path(dst)
     if dst.is_file():
         return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(dst)
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with replacing(dst) as tmp:
+        tmp.unlink(missing_ok=True)  # a leftover of a killed writer with our PID
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def remove_temp_files(folders: Iterable[str | os.PathLike]) -> int:

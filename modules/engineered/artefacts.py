@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib import resources
 from pathlib import Path
 
+from clevrlang.atomic import replacing, write_text
 from clevrlang.errors import CheckpointError, Source, Span
 
 FORMAT = "clevrlang-engineered"
@@ -62,26 +62,15 @@ def sha256(path: Path) -> str:
 
 
 def write_json_atomic(path: Path, obj) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def save_model(path: Path, model) -> None:
     """A scikit-learn model as a skops file, atomically."""
     import skops.io as sio
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with replacing(path) as tmp:
         sio.dump(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _steps(model) -> tuple[str, ...]:

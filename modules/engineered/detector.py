@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from clevrlang.atomic import replacing
 from clevrlang.errors import CheckpointError
 from clevrlang.modules.engineered.offline import resolve_device, ultralytics
 
@@ -62,17 +62,11 @@ def state_tensors(model, half: bool = False) -> dict:
 
 
 def save_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
-    """Write tensors atomically (temp file in the same folder, then ``os.replace``)."""
+    """Write tensors atomically (:func:`clevrlang.atomic.replacing`)."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with replacing(path) as tmp:
         save_file(tensors, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_safetensors(path: Path, expected_format: str) -> tuple[dict, dict]:

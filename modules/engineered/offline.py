@@ -22,6 +22,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from clevrlang.atomic import replacing
+
 log = logging.getLogger(__name__)
 
 _INTEGRATIONS = ("sync", "hub", "clearml", "comet", "dvc", "mlflow", "neptune", "raytune",
@@ -51,10 +53,8 @@ def _font(config: Path) -> None:
     import matplotlib
 
     source = Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".Arial.ttf.tmp-{os.getpid()}")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    with replacing(target) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def ultralytics():

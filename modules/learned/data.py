@@ -9,13 +9,13 @@ It comes from a world made by ``clevr world make`` (:func:`from_world`) or from
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from clevrlang.atomic import replacing
 from clevrlang.errors import DataError
 from clevrlang.ir import Node
 from clevrlang.modules.learned.compiler import answer_kind, check
@@ -102,10 +102,8 @@ def load_images(paths: Sequence[Path], size: tuple[int, int], cache: Path | None
             raise DataError(f"cannot read image: {e}", where=str(p)) from None
     if cache is not None:
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".tmp{os.getpid()}.npy")
-            np.save(tmp, out)
-            os.replace(tmp, cache)
+            with replacing(cache) as tmp, open(tmp, "wb") as f:
+                np.save(f, out)
         except OSError as e:  # a read-only world still trains
             log.warning("could not cache images at %s: %s", cache, e)
     return out
@@ -177,9 +175,8 @@ def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progr
         owners = np.stack([cell_owners(world.load_mask(split, s.raw["image_index"]), grid)
                            for s in tqdm(scenes, desc="masks", unit="img", disable=not progress)])
         try:
-            tmp = cache.with_suffix(f".tmp{os.getpid()}.npy")
-            np.save(tmp, owners)
-            os.replace(tmp, cache)
+            with replacing(cache) as tmp, open(tmp, "wb") as f:
+                np.save(f, owners)
         except OSError as e:
             log.warning("could not cache cell owners at %s: %s", cache, e)
     data.scenes, data.owners = scenes, owners
