@@ -8,7 +8,8 @@
 from clevrlang.errors import ClevrError
 from clevrlang.program import Program, parse
 
-__all__ = ["ClevrError", "Program", "parse", "load_scenes", "load_questions", "get_backend"]
+__all__ = ["ClevrError", "Program", "parse", "load_scenes", "load_questions", "get_backend",
+           "ask", "ask_top"]
 
 
 def __getattr__(name):
@@ -17,6 +18,10 @@ def __getattr__(name):
         from clevrlang import data
 
         return getattr(data, name)
+    if name in ("ask", "ask_top"):  # English -> Program (torch loads on the first question)
+        from clevrlang import asking
+
+        return getattr(asking, name)
     if name == "get_backend":
         from clevrlang.backends import get_backend
 

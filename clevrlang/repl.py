@@ -112,6 +112,7 @@ class Session:
         self.image_path = image_path
         self._image = image
         self._backends: dict[str, object] = {}  # name -> back end, or the error it raised
+        self.asked: list[str] = []  # programs written by `?` questions, for the history
         self.backend = self.backend_for(backend)
 
     # -- inputs ---------------------------------------------------------------------------
@@ -175,6 +176,10 @@ class Session:
                 from clevrlang.repl_commands import run_command
 
                 run_command(self, text.strip())
+            elif text.lstrip().startswith("??"):  # unknown words allowed: a best guess
+                self.ask(text.lstrip()[2:], unknown=True)
+            elif text.lstrip().startswith("?"):
+                self.ask(text.lstrip()[1:])
             else:
                 self.run_source(text)
         except EndSession:
@@ -187,6 +192,20 @@ class Session:
             log.debug("internal error", exc_info=True)
             self.echo(f"internal error: {type(e).__name__}: {e}", "error")
         return True
+
+    def ask(self, question: str, unknown: bool = False) -> None:
+        """``? how many red cubes are there``: the program generator's program, shown and
+        run; its text joins the history (:attr:`asked`) so the user can edit and re-run it."""
+        from clevrlang.asking import LOW_CONFIDENCE, default_generator
+
+        best, *others = default_generator().top(question, 3, unknown)
+        text = best.program.to_clv()
+        self.echo(text, "note")
+        if best.probability < LOW_CONFIDENCE:
+            self.echo(f"unsure (p={best.probability:.2f}); also: " + "; ".join(
+                f"{g.program.to_clv()} (p={g.probability:.2f})" for g in others), "note")
+        self.asked.append(text)
+        self.run_source(text)
 
     def run_source(self, text: str) -> None:
         """Check and run .clv statements, in order, keeping lets and defs."""

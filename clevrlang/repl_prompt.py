@@ -242,7 +242,11 @@ def run_prompt(session: Session, *, history=None, input=None, output=None) -> No
             continue
         except EOFError:
             break
-        if not session.execute(text):
+        go_on = session.execute(text)
+        for program in session.asked:  # a `?` question's program, to edit and re-run
+            prompt.history.append_string(program)
+        session.asked.clear()
+        if not go_on:
             break
 
 

@@ -36,6 +36,9 @@ class Guess:
     def probability(self) -> float:
         return math.exp(self.score)
 
+    def __repr__(self) -> str:
+        return f"Guess({self.score:.3f}, {self.program.to_clv()!r})"
+
 
 def default_model_path() -> str:
     return str(resources.files("clevrlang.asking").joinpath("default", "model.safetensors"))
@@ -102,3 +105,31 @@ def ask(text: str, unknown: bool = False) -> Program:
 def ask_top(text: str, k: int = 5, unknown: bool = False) -> list[Guess]:
     """The ``k`` best programs for ``text`` with their log-probabilities, best first."""
     return default_generator().top(text, k, unknown)
+
+
+def predict_questions(questions: list, generator: ProgramGenerator | None = None,
+                      batch: int = 1024, progress: bool = False) -> tuple[list, int]:
+    """The questions with their programs replaced by the generator's reading of their text
+    (``clevr eval --programs predicted``), and how many match the given program exactly.
+
+    Each copy keeps its raw record, so its question type (the table's column) and answer
+    are still the file's.
+    """
+    from clevrlang.data import Question
+
+    gen = generator or default_generator()
+    chunks = range(0, len(questions), batch)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="ask", unit="batch")
+    out, exact = [], 0
+    for start in chunks:
+        part = questions[start:start + batch]
+        for q, (best, *_) in zip(part, gen.batch([q.text for q in part], unknown=True)):
+            copy = Question(q.raw, q.index, q.where, q.info)
+            copy.__dict__["program"] = best.program  # seeds the cached_property
+            given = q.program
+            exact += given is not None and given.node is best.program.node
+            out.append(copy)
+    return out, exact

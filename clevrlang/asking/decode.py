@@ -78,7 +78,9 @@ class Candidate:
 @torch.no_grad()
 def beam_search(model, word_ids: list[list[int]], k: int = 1, sample: bool = False,
                 generator: torch.Generator | None = None) -> list[list[Candidate]]:
-    """The ``k`` best programs per question, best first (``sample``: one draw per row)."""
+    """The ``k`` best programs per question, best first (``sample``: one draw each)."""
+    if k == 1:
+        return _one_each(model, word_ids, sample, generator)
     device = next(model.parameters()).device
     ids = token_ids()
     V = len(program_tokens())
@@ -101,19 +103,13 @@ def beam_search(model, word_ids: list[list[int]], k: int = 1, sample: bool = Fal
         mask = allowed([s if not s or not f else None for s, f in zip(stacks, finished.tolist())])
         logp = torch.log_softmax(logits[:, 0].masked_fill(~mask.to(device), NEG), -1)
         logp = torch.where(finished[:, None], pad_row, logp)
-        if sample:
-            probs = logp.exp()
-            tok = torch.multinomial(probs, 1, generator=generator)[:, 0]
-            rows = torch.arange(B * k, device=device)
-            scores = (scores.view(-1) + logp.gather(1, tok[:, None])[:, 0]).view(B, k)
-        else:
-            top, idx = (scores.view(-1, 1) + logp).view(B, k * V).topk(k, -1)
-            rows = (torch.arange(B, device=device)[:, None] * k + idx // V).view(-1)
-            tok = (idx % V).view(-1)
-            scores = top
-            state = (state[0][:, rows], state[1][:, rows])
-            history = history[rows]
-            finished = finished[rows]
+        top, idx = (scores.view(-1, 1) + logp).view(B, k * V).topk(k, -1)
+        rows = (torch.arange(B, device=device)[:, None] * k + idx // V).view(-1)
+        tok = (idx % V).view(-1)
+        scores = top
+        state = (state[0][:, rows], state[1][:, rows])
+        history = history[rows]
+        finished = finished[rows]
         history = torch.cat([history, tok[:, None]], 1)
         row_list, tok_list = rows.tolist(), tok.tolist()
         new_stacks = []
@@ -137,3 +133,46 @@ def beam_search(model, word_ids: list[list[int]], k: int = 1, sample: bool = Fal
             cands.append(Candidate(toks, sc[j]))
         out.append(cands)
     return out
+
+
+@torch.no_grad()
+def _one_each(model, word_ids, sample, generator) -> list[list[Candidate]]:
+    """Greedy (or sampled) decoding; a finished program leaves the batch, so the batch
+    shrinks to the longest programs instead of running every row to the limit."""
+    device = next(model.parameters()).device
+    ids = token_ids()
+    B = len(word_ids)
+    memory, word_mask, state = model.encode(pad(word_ids).to(device),
+                                            torch.tensor([len(w) for w in word_ids]))
+    active = list(range(B))  # batch row -> question
+    stacks = [Stack() for _ in range(B)]
+    tokens: list[list[int]] = [[] for _ in range(B)]
+    scores = [0.0] * B
+    last = torch.full((B, 1), ids[START], dtype=torch.long, device=device)
+    for _ in range(MAX_TOKENS + 1):
+        logits, state = model.decode(last, memory, word_mask, state)
+        mask = allowed([stacks[q] for q in active]).to(device)
+        logp = torch.log_softmax(logits[:, 0].masked_fill(~mask, NEG), -1)
+        if sample:
+            tok = torch.multinomial(logp.exp(), 1, generator=generator)[:, 0]
+        else:
+            tok = logp.argmax(-1)
+        picked = logp.gather(1, tok[:, None])[:, 0].tolist()
+        keep = []
+        for row, (q, t, lp) in enumerate(zip(active, tok.tolist(), picked)):
+            scores[q] += lp
+            if t == ids[END]:
+                continue
+            tokens[q].append(t)
+            stacks[q] = stacks[q].push(t)
+            keep.append(row)
+        if not keep:
+            break
+        if len(keep) < len(active):
+            rows = torch.tensor(keep, device=device)
+            memory, word_mask = memory[rows], word_mask[rows]
+            state = (state[0][:, rows], state[1][:, rows])
+            tok = tok[rows]
+            active = [active[r] for r in keep]
+        last = tok[:, None]
+    return [[Candidate(tokens[q], scores[q])] for q in range(B)]

@@ -11,7 +11,7 @@ language. A synonym is folded into the word it stands for (``ball`` and ``balls`
 ...     words("How many spheers are there?")
 ... except ClevrError as e:
 ...     print(e.message, "|", e.hint)
-unknown word 'spheers' | did you mean 'spheres'? (ask with unknown words allowed to guess anyway)
+unknown word 'spheers' | did you mean 'spheres' or 'sphere'? (`clevr ask --guess`, or `??` in the REPL, reads it as unknown and guesses anyway)
 """
 
 from __future__ import annotations
@@ -111,5 +111,5 @@ def _unknown(text: str, m: re.Match, name: str) -> ClevrError:
     candidates = [w for w in known_words() if w not in SPECIALS]
     close = difflib.get_close_matches(m.group(), candidates, n=3, cutoff=0.6)
     hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else "")
-    hint += "(ask with unknown words allowed to guess anyway)"
+    hint += "(`clevr ask --guess`, or `??` in the REPL, reads it as unknown and guesses anyway)"
     return UsageError(f"unknown word {shown(m.group())}", span, hint=hint)

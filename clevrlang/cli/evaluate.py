@@ -64,10 +64,17 @@ def _table(results, title: str):
               "(from --scenes) in turn; print the table and write it as PNG.")
 @click.option("--explain", "explain_dir", default=None, type=click.Path(file_okay=False),
               help="Learned: write a saliency PNG per question into this folder.")
+@click.option("--programs", "program_source", type=click.Choice(["given", "predicted"]),
+              default="given", show_default=True,
+              help="Run the file's programs, or the program generator's reading of each "
+                   "question's text (also reports exact program match).")
+@click.option("--generator", "generator_path", type=click.Path(), default=None,
+              help="With --programs predicted: a file from `clevr train programs` [default: "
+                   "the installed one].")
 @quiet_option
 def eval_command(suite, questions_path, scenes_path, images_dir, world_dir, split, backend_spec,
                  predictions_path, limit, index, image_path, junit_path, json_out, force, model,
-                 device, ablate_out, explain_dir, quiet):
+                 device, ablate_out, explain_dir, program_source, generator_path, quiet):
     """Evaluate back ends on a CLEVR questions file, or run a .clv SUITE of expectations.
 
     A suite exits 1 when an expectation fails on any back end.
@@ -97,12 +104,27 @@ def eval_command(suite, questions_path, scenes_path, images_dir, world_dir, spli
 
     questions = load_questions(questions_path)[:limit]
     scenes = load_scenes(scenes_path) if scenes_path else None
+    exact = None
+    if program_source == "predicted":
+        questions, exact = _predicted(questions, generator_path, progress)
     _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
-                    json_out, force, options, progress)
+                    json_out, force, options, progress, exact)
     if ablate_out:
         _ablate(questions, scenes, images_dir, options, ablate_out, force, json_out, progress)
     if explain_dir:
         _explain(questions, images_dir, options, explain_dir, progress)
+
+
+def _predicted(questions, generator_path, progress):
+    """The questions with the program generator's programs, and the exact-match count."""
+    from clevrlang.asking import ProgramGenerator, default_generator, predict_questions
+
+    missing = [q.index for q in questions if q.program is None]
+    if missing:  # exact match needs the given programs
+        raise UsageError(f"{len(missing)} question(s) have no program (e.g. question "
+                         f"{missing[0]}) to compare the predicted ones with")
+    gen = ProgramGenerator(generator_path) if generator_path else default_generator()
+    return predict_questions(questions, gen, progress=progress)
 
 
 def _prediction_paths(predictions_path, backends) -> dict[str, str]:
@@ -178,7 +200,7 @@ def _explain(questions, images_dir, options, out_dir, progress):
 
 
 def _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
-                    json_out, force, options=None, progress=True):
+                    json_out, force, options=None, progress=True, exact=None):
     from rich.console import Console
 
     from clevrlang.evaluation import evaluate
@@ -195,10 +217,17 @@ def _eval_questions(questions_path, questions, scenes, images_dir, backends, pre
 
             write_text(paths[r.backend], json.dumps(r.predictions_json(questions)))
     if json_out:
-        click.echo(json.dumps({r.backend: r.table.to_dict() for r in results}, indent=2))
+        out = {r.backend: r.table.to_dict() for r in results}
+        if exact is not None:
+            out["programs"] = {"source": "predicted", "exact_match": exact,
+                               "total": len(questions)}
+        click.echo(json.dumps(out, indent=2))
         return
     console = Console(width=160)
     console.print(_table(results, f"{len(questions)} questions from {questions_path}"))
+    if exact is not None:
+        console.print(f"predicted programs: {100 * exact / max(1, len(questions)):.2f}% exact "
+                      f"match ({exact}/{len(questions)})")
     for r in results:
         console.print(f"{r.backend}: {100 * r.table.overall:.2f}% correct "
                       f"({r.table.correct}/{r.table.total})")
