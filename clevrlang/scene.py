@@ -19,6 +19,7 @@ from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
 
 MAX_OBJECTS = 62  # object sets are int64 bitmasks
 PAD = 16  # scenes are padded to this many objects in batched tables (CLEVR has <= 10)
+ROW_BLOCK = len(RELATIONS) + 2 * len(ATTRIBUTES)  # one object's entries in Scene.lookup_row
 
 # A filter combination gives each attribute a value or "any" (0): 3 * 9 * 3 * 4 of them.
 _COMBO_DIMS = tuple(len(ENUMS[ATTRIBUTE_TYPES[a]]) + 1 for a in ATTRIBUTES)
@@ -146,6 +147,22 @@ class Scene:
         bits = np.broadcast_to(np.int64(1) << np.arange(self.n, dtype=np.int64), ids.shape)
         np.bitwise_or.at(out, ids.ravel(), bits.ravel())
         return out
+
+    @cached_property
+    def lookup_row(self) -> np.ndarray:
+        """The scene as one int64 row of lookup tables, for the batched symbolic executor:
+        :attr:`combo_masks`, then one block of ``ROW_BLOCK`` per object (at least ``PAD``
+        of them): its relation masks (``RELATIONS`` order), the masks of the other objects
+        sharing each attribute, and its attribute codes (both ``ATTRIBUTES`` order)."""
+        n = self.n
+        codes = self.codes.astype(np.intp)
+        blocks = np.zeros((max(PAD, n), ROW_BLOCK), dtype=np.int64)
+        blocks[:n, :len(RELATIONS)] = self.relate.T
+        others = ~(np.int64(1) << np.arange(n, dtype=np.int64))[:, None]
+        same = self.attr_masks[np.arange(len(ATTRIBUTES)), codes] & others
+        blocks[:n, len(RELATIONS):len(RELATIONS) + len(ATTRIBUTES)] = same
+        blocks[:n, len(RELATIONS) + len(ATTRIBUTES):] = codes
+        return np.concatenate([self.combo_masks, blocks.ravel()])
 
     def describe(self, i: int) -> str:
         """``#2 large red metal cube``."""

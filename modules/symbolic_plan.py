@@ -3,9 +3,9 @@
 Each program compiles once (cached per IR root) into a small table of int32 rows ``(key,
 param, in0, in1)``: ``key`` is level * 16 + family (the root's also carries its result
 type above ``_KEY_BITS``), inputs are row offsets relative to the row. Every scene is one
-int64 row of lookup tables: the object mask of each of the 324 filter combinations
-(size?, color?, material?, shape?), then per object its relation masks, same-attribute
-masks and attribute codes. So ``filter[large red metal](scene())`` is one gather, and
+int64 row of lookup tables (:attr:`Scene.lookup_row`): the object mask of each of the 324
+filter combinations (size?, color?, material?, shape?), then per object its relation
+masks, same-attribute masks and attribute codes. So ``filter[large red metal](scene())`` is one gather, and
 ``relate``, ``same_*`` and ``query_*`` are one family: "look up at ``param`` in the
 object's block" (fused with the ``unique`` that usually gives the object).
 
@@ -19,8 +19,8 @@ the program with an explicit stack, so depth is bounded only by memory.
 
 from __future__ import annotations
 
-import weakref
 from itertools import count
+from operator import attrgetter
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy as np
 from clevrlang.errors import ExecutionError
 from clevrlang.ir import CONST, Node
 from clevrlang.runtime import Failure
-from clevrlang.scene import N_COMBOS, PAD, Scene, combo_id
+from clevrlang.scene import N_COMBOS, ROW_BLOCK, Scene, combo_id
 from clevrlang.vocabulary import ATTRIBUTES, ENUMS, RELATIONS, Type
 
 if TYPE_CHECKING:
@@ -41,12 +41,11 @@ _UNARY = {"unique": UNIQUE, "count": COUNT, "exist": EXIST}
 _BINARY = {"union": UNION, "intersect": INTERSECT, "less_than": LESS, "greater_than": GREATER,
            "equal_integer": EQUAL}
 
-# A scene's table row: filter-combination masks, then one block per object.
-_N_ATTR, _N_REL = len(ATTRIBUTES), len(RELATIONS)
-_REL_AT = N_COMBOS                  # block[r]: objects in relation r to this one
-_SAME_AT = _REL_AT + _N_REL          # block[4 + a]: others sharing its attribute a
-_CODE_AT = _SAME_AT + _N_ATTR        # block[8 + a]: its attribute a's value code
-_BLOCK = _N_REL + 2 * _N_ATTR
+# Where Scene.lookup_row keeps what: filter-combination masks, then a block per object.
+_REL_AT = N_COMBOS                      # block[r]: objects in relation r to this one
+_SAME_AT = _REL_AT + len(RELATIONS)      # block[4 + a]: others sharing its attribute a
+_CODE_AT = _SAME_AT + len(ATTRIBUTES)    # block[8 + a]: its attribute a's value code
+_LOOKUP_ROW = attrgetter("lookup_row")
 
 # 16-byte records: NumPy gathers those as fast as plain integers (20 bytes: 30x slower).
 _ROW = np.dtype([("key", "<i4"), ("param", "<i4"), ("in0", "<i4"), ("in1", "<i4")])
@@ -59,7 +58,6 @@ _INT32 = np.iinfo(np.int32)
 # bound so a long session cannot grow it without limit.
 _compiled: dict[Node | Program, bytes] = {}
 _CACHE_LIMIT = 200_000
-_scene_rows: "weakref.WeakKeyDictionary[Scene, np.ndarray]" = weakref.WeakKeyDictionary()
 
 
 def _const_code(node: Node) -> int:
@@ -166,39 +164,23 @@ def program_table(root: Node) -> np.ndarray:
     return np.frombuffer(compile_program(root), dtype=_ROW)
 
 
-def _scene_row(scene: Scene) -> np.ndarray:
-    """A scene's lookup tables as one int64 row (see the module docstring). Cached."""
-    row = _scene_rows.get(scene)
-    if row is None:
-        n = scene.n
-        codes = scene.codes.astype(np.intp)
-        blocks = np.zeros((max(PAD, n), _BLOCK), dtype=np.int64)
-        blocks[:n, :_N_REL] = scene.relate.T
-        others = ~(np.int64(1) << np.arange(n, dtype=np.int64))[:, None]
-        blocks[:n, _N_REL:_N_REL + _N_ATTR] = \
-            scene.attr_masks[np.arange(_N_ATTR), codes] & others
-        blocks[:n, _N_REL + _N_ATTR:] = codes
-        row = np.concatenate([scene.combo_masks, blocks.ravel()])
-        _scene_rows[scene] = row
-    return row
-
-
 def _scene_table(scenes: Sequence[Scene]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct scenes' rows, flattened, and each question's offset into it."""
     first: dict[Scene, int] = {}  # distinct scenes -> the first question on each
     firsts = np.fromiter(map(first.setdefault, scenes, count()), dtype=np.intp,
                          count=len(scenes))
-    rows = [_scene_row(s) for s in first]
+    rows = list(map(_LOOKUP_ROW, first))
     width = max(map(len, rows))
-    if all(len(r) == width for r in rows):
-        table = np.stack(rows)
+    if width * len(rows) == sum(map(len, rows)):  # all as wide as the widest
+        table = np.concatenate(rows)  # one C call (np.stack loops in Python per row)
     else:  # a scene with more than PAD objects widens every row
         table = np.zeros((len(rows), width), dtype=np.int64)
         for i, r in enumerate(rows):
             table[i, :len(r)] = r
+        table = table.ravel()
     at = np.zeros(len(scenes), dtype=np.intp)
     at[list(first.values())] = np.arange(0, len(rows) * width, width)
-    return table.ravel(), at[firsts]
+    return table, at[firsts]
 
 
 def _plan(roots: Sequence[Node | Program]) -> np.ndarray:
@@ -265,11 +247,11 @@ def _run_group(f: int, g: slice, cols, val, bad, table) -> None:
     if f == FILTER:
         val[out] = a & table[at[g]]
     elif f == LOOKUP:
-        val[out] = table[at[g] + a * _BLOCK]
+        val[out] = table[at[g] + a * ROW_BLOCK]
     elif f == UNIQUE:
         val[out] = _only_object(a, out, bad, root_rows)
     elif f == PICK:
-        val[out] = table[at[g] + _only_object(a, out, bad, root_rows) * _BLOCK]
+        val[out] = table[at[g] + _only_object(a, out, bad, root_rows) * ROW_BLOCK]
     elif f == COUNT:
         val[out] = np.bitwise_count(a)
     elif f == EXIST:
