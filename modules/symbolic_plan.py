@@ -5,16 +5,16 @@ param, in0, in1)``: ``key`` is level * 16 + family (the root's also carries its 
 type above ``_KEY_BITS``), inputs are row offsets relative to the row. Every scene is one
 int64 row of lookup tables (:attr:`Scene.lookup_row`): the object mask of each of the 324
 filter combinations (size?, color?, material?, shape?), then per object its relation
-masks, same-attribute masks and attribute codes. So ``filter[large red metal](scene())`` is one gather, and
-``relate``, ``same_*`` and ``query_*`` are one family: "look up at ``param`` in the
-object's block" (fused with the ``unique`` that usually gives the object).
+masks, same-attribute masks and attribute codes. So ``filter[large red metal](scene())``
+is one gather, and ``relate``, ``same_*`` and ``query_*`` are one family: "look up at
+``param`` in the object's block" (fused with the ``unique`` that usually gives the object).
 
 A batch concatenates the cached tables (one ``bytes.join``), sorts rows by key, and runs
 each (level, family) group as one vectorised operation on int64 bitmask object sets. The
 per-question Python work is two ``map`` calls (plan and scene lookups) and the answer
 list. A question whose ``unique`` fails is re-run by :class:`SceneInterpreter`, which
 names the failing node -- the fast path never needs to produce messages. Compiling walks
-the program with an explicit stack, so depth is bounded only by memory.
+the program with an explicit stack: depth does not matter up to 4 million levels.
 """
 
 from __future__ import annotations
