@@ -1,4 +1,8 @@
-"""Image I/O: every image is an HxWx3 uint8 NumPy array; bad files are clear errors."""
+"""Image I/O: every image is an HxWx3 uint8 NumPy array; bad files are clear errors.
+
+:func:`as_image` is the one door for an image a caller hands in (a file name, a PIL image
+or an array): the back ends and the codecs all take their inputs through it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import os
 
 import numpy as np
 
-from clevrlang.errors import DataError, MissingFileError
+from clevrlang.errors import ClevrError, DataError, MissingFileError, UsageError
 
 
 class ImageArray(np.ndarray):
@@ -38,6 +42,44 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
                         where=path) from None
     except OSError as e:
         raise DataError(f"cannot read image: {e}", where=path) from None
+    except Exception as e:
+        # A corrupt file: Pillow's decoders say so in many types (SyntaxError, ValueError,
+        # struct.error, DecompressionBombError...), none an OSError; its own fuzzer catches
+        # Exception for that reason.
+        raise DataError(f"cannot decode image: {e}", where=path) from None
+
+
+def as_image(image, error: type[ClevrError] = UsageError) -> np.ndarray:
+    """``image`` -- a file name, a PIL image or an array -- as a C-contiguous H x W x 3 uint8
+    array. A file is read by :func:`load_image` (so the array remembers its path); as when a
+    file is read, a grey array is expanded and an alpha channel dropped.
+
+    Anything else raises ``error``: a UsageError for a codec (the caller passed the wrong
+    thing), a DataError for a back end, whose images are the data it answers about.
+
+    >>> as_image(np.zeros((2, 3, 4), np.uint8)).shape
+    (2, 3, 3)
+    >>> as_image(np.zeros((2, 3), np.float32))
+    Traceback (most recent call last):
+    clevrlang.errors.UsageError: usage error: expected an H x W x 3 uint8 image, got shape (2, 3) dtype float32
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image)
+    if hasattr(image, "convert") and not isinstance(image, np.ndarray):  # a PIL image
+        image = np.asarray(image.convert("RGB"))
+    if not isinstance(image, np.ndarray):
+        raise error("expected an image (a file name or an H x W x 3 uint8 array), got "
+                    f"{type(image).__name__}")
+    if image.dtype != np.uint8 or not (image.ndim == 2 or image.ndim == 3
+                                       and image.shape[2] in (3, 4)):
+        raise error(f"expected an H x W x 3 uint8 image, got shape {image.shape} "
+                    f"dtype {image.dtype}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise error(f"empty image of shape {image.shape}")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, 2)
+    # np.require keeps an ImageArray (and its path); it copies only when it must
+    return np.require(image[..., :3], requirements="C")
 
 
 def save_image(image: np.ndarray, path: str | os.PathLike) -> None:

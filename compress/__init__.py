@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Codec, as_image, roundtrip
+from clevrlang.images import as_image
+
+from .base import Codec, roundtrip
 from .code import Code
 from .registry import ALL_CODECS, get_codec
 

@@ -33,20 +33,6 @@ def roundtrip(codec: Codec, image: np.ndarray, budget_bytes: int) -> tuple[np.nd
     return codec.decode(code), code
 
 
-def as_image(image) -> np.ndarray:
-    """``image`` as a contiguous ``H x W x 3`` uint8 array (PIL images are converted)."""
-    if hasattr(image, "convert") and not isinstance(image, np.ndarray):
-        image = np.asarray(image.convert("RGB"))
-    if not isinstance(image, np.ndarray):
-        raise UsageError(f"expected an image (H x W x 3 uint8 array), got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise UsageError(f"expected an H x W x 3 uint8 image, got shape {image.shape} "
-                         f"dtype {image.dtype}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise UsageError(f"empty image of shape {image.shape}")
-    return np.ascontiguousarray(image)
-
-
 def check_budget(budget_bytes) -> int:
     if isinstance(budget_bytes, bool) or not isinstance(budget_bytes, (int, np.integer)):
         raise UsageError(f"a byte budget is a whole number of bytes, got {budget_bytes!r}")

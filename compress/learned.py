@@ -27,8 +27,9 @@ import numpy as np
 import torch
 
 from clevrlang.errors import DataError, UsageError
+from clevrlang.images import as_image
 
-from .base import as_image, check_budget, check_code
+from .base import check_budget, check_code
 from .binarizer import from_bits, to_bits
 from .code import Code
 from .networks import ProgressiveNet, decode_codes, unroll

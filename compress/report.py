@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from clevrlang.errors import CheckpointError, UsageError
+from clevrlang.images import as_image
 from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
 
-from .base import as_image
 from .registry import get_codec
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,9 @@ import numpy as np
 from PIL import Image
 
 from clevrlang.errors import DataError, UsageError
+from clevrlang.images import as_image
 
-from .base import as_image, check_budget, check_code
+from .base import check_budget, check_code
 from .code import Code
 from .containers import headerless_size
 

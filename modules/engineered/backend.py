@@ -16,25 +16,12 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from clevrlang.errors import DataError, ExecutionError, UsageError
+from clevrlang.images import as_image
 from clevrlang.ir import Node
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure
 from clevrlang.scene import Scene
-
-
-def _image(x) -> np.ndarray:
-    """An input as an RGB uint8 array (arrays, PIL images and file paths are accepted)."""
-    if isinstance(x, (str, os.PathLike)):
-        from clevrlang.images import load_image
-
-        return np.asarray(load_image(x))
-    arr = np.asarray(x)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.dtype != np.uint8:
-        raise DataError(f"expected an (H, W, 3) uint8 image, got {arr.dtype} {arr.shape}")
-    return arr[..., :3]
 
 
 def _one(node: Node, scene: Scene):
@@ -94,13 +81,13 @@ class EngineeredBackend:
     # -- perception --------------------------------------------------------------------------
     def perceive(self, images, cameras=None) -> list[dict]:
         """Predicted scene dicts (CLEVR's format) for RGB images or image files."""
-        return self.perception.perceive([_image(im) for im in images], cameras)
+        return self.perception.perceive([as_image(im, DataError) for im in images], cameras)
 
     def draw(self, image, predicted_scene: dict, path: str | os.PathLike, scale: int = 2) -> Path:
         """Write a PNG of ``image`` with each detection's box, index and predicted attributes."""
         from clevrlang.modules.engineered.drawing import draw_scene
 
-        return draw_scene(_image(image), predicted_scene, path, scale)
+        return draw_scene(as_image(image, DataError), predicted_scene, path, scale)
 
     # -- the back-end protocol ---------------------------------------------------------------
     def answer(self, programs: Sequence, images: Sequence, *, errors: str = "raise") -> list:
@@ -151,5 +138,5 @@ class EngineeredBackend:
     def interpreter(self, context=None) -> EngineeredInterpreter:
         """An interpreter whose current scene is ``context`` perceived (an image), if given."""
         if context is not None and not isinstance(context, Scene):
-            context = _image(context)
+            context = as_image(context, DataError)
         return EngineeredInterpreter(self, context)

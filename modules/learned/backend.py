@@ -12,16 +12,15 @@ its values are feature maps -- for traces and :meth:`LearnedBackend.explain`.
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from clevrlang.devices import pick_device
-from clevrlang.errors import CheckpointError, ExecutionError, UsageError
+from clevrlang.errors import CheckpointError, DataError, ExecutionError, UsageError
+from clevrlang.images import as_image
 from clevrlang.ir import Node
 from clevrlang.modules.learned.checkpoint import STATE_FILE, load_model
 from clevrlang.modules.learned.compiler import answer_kind, check, compile_batch
@@ -52,15 +51,6 @@ def resolve_checkpoint(checkpoint) -> Path:
                 return path / name
         raise CheckpointError("folder holds no best/model/last.safetensors", where=str(path))
     return path
-
-
-def _image(x) -> np.ndarray:
-    if isinstance(x, (str, os.PathLike)):
-        from PIL import Image
-
-        with Image.open(x) as im:
-            return np.asarray(im.convert("RGB"))
-    return x
 
 
 class LearnedBackend:
@@ -112,7 +102,7 @@ class LearnedBackend:
                 key = id(images[i])
                 if key not in slot_of:
                     slot_of[key] = len(uniq)
-                    uniq.append(_image(images[i]))
+                    uniq.append(as_image(images[i], DataError))
                 slots.append(slot_of[key])
             x = to_tensor(uniq, self.config.image_size, self.device)
             probs = torch.softmax(self.model(x, compile_batch([nodes[i] for i in chunk], slots)), 1)
@@ -137,14 +127,14 @@ class LearnedBackend:
 
     # -- one program -----------------------------------------------------------------------
     def interpreter(self, image, grad: bool = False) -> "LearnedInterpreter":
-        return LearnedInterpreter(self, None if image is None else _image(image), grad)
+        return LearnedInterpreter(self, None if image is None else as_image(image, DataError), grad)
 
     def explain(self, program, image, path) -> Path:
         """Write a PNG: the image, the program, its answer, the saliency of the final
         feature map and each module's output energy. Returns the path."""
         from clevrlang.modules.learned.explain import explain
 
-        return explain(self, program, _image(image), path)
+        return explain(self, program, as_image(image, DataError), path)
 
 
 class LearnedInterpreter(Interpreter):

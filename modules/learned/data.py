@@ -17,6 +17,7 @@ import numpy as np
 
 from clevrlang.atomic import replacing
 from clevrlang.errors import DataError
+from clevrlang.images import load_image
 from clevrlang.ir import Node
 from clevrlang.modules.learned.compiler import answer_kind, check
 from clevrlang.modules.learned.model import ANSWER_SETS, ANSWER_TYPES
@@ -90,16 +91,11 @@ def load_images(paths: Sequence[Path], size: tuple[int, int], cache: Path | None
         arr = np.load(cache, mmap_mode=None, allow_pickle=False)
         if arr.shape == (len(paths), size[1], size[0], 3):
             return arr
-    from PIL import Image
     from tqdm import tqdm
 
     out = np.empty((len(paths), size[1], size[0], 3), np.uint8)
     for i, p in enumerate(tqdm(paths, desc="images", unit="img", disable=not progress)):
-        try:
-            with Image.open(p) as im:
-                out[i] = as_uint8([np.asarray(im.convert("RGB"))], size)[0]
-        except (OSError, ValueError) as e:
-            raise DataError(f"cannot read image: {e}", where=str(p)) from None
+        out[i] = as_uint8([load_image(p)], size)[0]
     if cache is not None:
         try:
             with replacing(cache) as tmp, open(tmp, "wb") as f:
