@@ -45,11 +45,16 @@ def _rows(image, boxes, objects, frame, keep, cam) -> dict:
     return out
 
 
+def frame_targets(sample) -> np.ndarray:
+    """True ground-frame positions of a sample's objects (through its own camera)."""
+    w, h = sample.size()
+    cam = geo.camera_of(sample.scene, w, h)
+    return geo.to_frame(cam, [o["3d_coords"][:2] for o in sample.scene["objects"]])
+
+
 def collect_features(detector, samples, progress: bool = True, batch: int = 32) -> dict:
     """Feature and label arrays over all training samples (see module doc)."""
     from tqdm.auto import tqdm
-
-    from clevrlang.modules.engineered.train import frame_targets
 
     parts: list[dict] = []
     bar = tqdm(total=len(samples), desc="box features", unit="img", disable=not progress)

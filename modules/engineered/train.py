@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from clevrlang.errors import UsageError
-from clevrlang.modules.engineered import geometry as geo
 from clevrlang.modules.engineered.artefacts import (
     DETECTOR, MANIFEST, read_manifest, save_model, write_json_atomic, write_manifest,
 )
@@ -177,10 +176,3 @@ def _detector_stage(stages, data, work, out, names, *, half, **kw):
     detector = Detector.load(out / DETECTOR, kw["device"])  # predict exactly as users will
     stages.finish("detector", seconds=checkpoint_seconds(work / "detector" / CKPT_NAME))
     return detector
-
-
-def frame_targets(sample) -> np.ndarray:
-    """True ground-frame positions of a sample's objects (through its own camera)."""
-    w, h = sample.size()
-    cam = geo.camera_of(sample.scene, w, h)
-    return geo.to_frame(cam, [o["3d_coords"][:2] for o in sample.scene["objects"]])

@@ -27,8 +27,7 @@ import torch
 
 from clevrlang.errors import ExecutionError
 from clevrlang.ir import Node, postorder
-from clevrlang.modules.learned.model import ANSWER_TYPES
-from clevrlang.modules.learned.modules import SCENE, module_tokens, token_of
+from clevrlang.modules.learned.modules import ANSWER_TYPES, SCENE, module_tokens, token_of
 
 _TOKEN_ORDER = {t: i for i, t in enumerate(module_tokens())}
 

@@ -20,7 +20,7 @@ from clevrlang.errors import DataError
 from clevrlang.images import load_image
 from clevrlang.ir import Node
 from clevrlang.modules.learned.compiler import answer_kind, check
-from clevrlang.modules.learned.model import ANSWER_SETS, ANSWER_TYPES
+from clevrlang.modules.learned.modules import ANSWER_SETS, ANSWER_TYPES
 from clevrlang.modules.learned.stem import as_uint8
 from clevrlang.vocabulary import ANSWERS
 

@@ -22,20 +22,12 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from clevrlang.modules.learned.modules import (Classifier, build_modules, module_families,
-                                               module_tokens)
+from clevrlang.modules.learned.modules import (ANSWER_SETS, ANSWER_TYPES, Classifier,
+                                               build_modules, module_families, module_tokens)
 from clevrlang.modules.learned.stem import STRIDE, Stem
-from clevrlang.vocabulary import ANSWERS, BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, FUNCTIONS, Type
+from clevrlang.vocabulary import ANSWERS, FUNCTIONS, Type
 
 FORMAT = "clevrlang-nmn/1"
-
-#: The answers a program of each result type can have (logits outside are masked).
-ANSWER_SETS: dict[Type, tuple[str, ...]] = {
-    Type.BOOL: BOOL_ANSWERS,
-    Type.INT: COUNT_ANSWERS,
-    **{t: ENUMS[t] for t in (Type.SIZE, Type.COLOR, Type.MATERIAL, Type.SHAPE)},
-}
-ANSWER_TYPES: tuple[Type, ...] = tuple(ANSWER_SETS)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from clevrlang.vocabulary import ENUMS, FUNCTIONS
+from clevrlang.vocabulary import BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, FUNCTIONS, Type
 
 SCENE = "scene"  # the one CLEVR function that has no module: it is the stem's output
+
+#: The answers a program of each result type can have (the classifier masks the others).
+ANSWER_SETS: dict[Type, tuple[str, ...]] = {
+    Type.BOOL: BOOL_ANSWERS,
+    Type.INT: COUNT_ANSWERS,
+    **{t: ENUMS[t] for t in (Type.SIZE, Type.COLOR, Type.MATERIAL, Type.SHAPE)},
+}
+ANSWER_TYPES: tuple[Type, ...] = tuple(ANSWER_SETS)
+
 
 
 @cache
