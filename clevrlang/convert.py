@@ -13,12 +13,13 @@ Converting back reads the ``#@`` lines, so JSON -> .clv -> JSON is exact.
 from __future__ import annotations
 
 import json
+import re
 
 from clevrlang.data import load_questions, read_json
-from clevrlang.errors import DataError
+from clevrlang.errors import DataError, shown
 from clevrlang.metadata import read_metadata
 from clevrlang.program import Program, parse
-from clevrlang.vocabulary import render_value
+from clevrlang.vocabulary import BOOL_WORDS, ENUMS, Type, canonical_value, render_value
 
 _KEEP = ("image_index", "image_filename", "split", "question_family_index", "template_filename",
          "image", "question_index")
@@ -41,14 +42,29 @@ def json_to_clv(path: str) -> tuple[str, int]:
         meta = {k: q.raw[k] for k in _KEEP if k in q.raw}
         meta["question"] = q.text
         out.append("")
-        out.append(f"# {q.question_index}. {q.text}".rstrip())
+        out.append(f"# {q.question_index}. {' '.join(q.text.splitlines())}".rstrip())
         out.append(f"#@ {json.dumps(meta, sort_keys=True)}")
         text = program.to_clv()
         if q.answer is not None:
+            _check_answer(q.answer, program.node.type, q.index, path)
             *lets, expr = text.split("\n")
             text = "\n".join(lets + [f"expect {expr} == {q.answer}"])
         out.append(text)
     return "\n".join(out) + "\n", len(questions)
+
+
+def _check_answer(answer: str, t: Type, index: int, path: str) -> None:
+    """An ``expect`` can hold only a value of its program's type; else .clv -> JSON would
+    fail on the file convert wrote."""
+    if t is Type.BOOL:
+        ok = answer in BOOL_WORDS
+    elif t is Type.INT:
+        ok = re.fullmatch(r"-?[0-9]+", answer) is not None
+    else:
+        ok = t in ENUMS and canonical_value(answer) in ENUMS[t]
+    if not ok:
+        raise DataError(f"question {index}: answer {shown(answer)} is no {t}, the type of "
+                        "its program's result", where=path)
 
 
 def clv_to_questions(text: str, name: str) -> dict:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from clevrlang.errors import DataError, Source, Span
+from clevrlang.errors import DataError, Source, Span, shown
 from clevrlang.files import read_text
 from clevrlang.program import Program
 from clevrlang.scene import Scene
@@ -26,6 +28,20 @@ def read_json(path: str | os.PathLike):
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise json_error(e, text, path) from None
+    except (ValueError, RecursionError) as e:
+        why, at = json_limit(e, text)
+        span = Span(Source(text, path), at, at + 1) if at is not None else None
+        raise DataError(f"unreadable JSON: {why}", span, where=path) from None
+
+
+def json_limit(e: ValueError | RecursionError, text: str) -> tuple[str, int | None]:
+    """Why ``json.loads`` refused valid JSON -- Python's limits, not JSON's syntax -- and the
+    offset of the culprit when there is one."""
+    if isinstance(e, RecursionError):
+        return "arrays or objects nested too deeply", None
+    limit = sys.get_int_max_str_digits()  # int()'s guard against quadratic conversions
+    m = re.search(r"[0-9]{%d,}" % (limit + 1), text)
+    return f"a number of more than {limit:,} digits", (m.start() if m else None)
 
 
 def json_error(e: json.JSONDecodeError, text: str, path: str) -> DataError:
@@ -73,36 +89,49 @@ class Question:
 
     @property
     def answer(self) -> str | None:
-        a = self.raw.get("answer")
+        a = self._field("answer", (str, int, bool))
         return None if a is None else render_value(a)
 
     @property
     def question_index(self) -> int:
-        return int(self.raw.get("question_index", self.index))
+        i = self._field("question_index", int)
+        return self.index if i is None else i
 
     @property
     def image_index(self) -> int | None:
-        return self.raw.get("image_index")
+        return self._field("image_index", int)
 
     @property
     def image_filename(self) -> str | None:
-        return self.raw.get("image_filename")
+        return self._field("image_filename", str)
 
     @property
     def text(self) -> str:
-        return self.raw.get("question", "")
+        return self._field("question", str, "")
 
     @property
     def family(self) -> int | None:
-        return self.raw.get("question_family_index")
+        return self._field("question_family_index", int)
 
     @property
     def question_type(self) -> str | None:
         nodes = self.raw.get("program")
-        if not nodes:
+        if not nodes or not isinstance(nodes, list):
             return None
         last = nodes[-1]
-        return last.get("function", last.get("type")) if isinstance(last, dict) else None
+        name = last.get("function", last.get("type")) if isinstance(last, dict) else None
+        return name if isinstance(name, str) else None
+
+    def _field(self, key: str, kind, default=None):
+        """``raw[key]`` (``default`` when absent) if it has the JSON type CLEVR writes there
+        (a number is no bool), else a DataError naming the question and the field."""
+        value = self.raw.get(key, default)
+        if value is None or (isinstance(value, kind)
+                             and not (kind is int and isinstance(value, bool))):
+            return value
+        what = {int: "an integer", str: "a string"}.get(kind, "a string or a number")
+        raise DataError(f"question {self.index}: {key!r} must be {what}, found {shown(value)}",
+                        where=self.where)
 
 
 def load_questions(path: str | os.PathLike) -> list[Question]:

@@ -45,6 +45,12 @@ def read_metadata(program) -> tuple[dict, list[dict]]:
         except json.JSONDecodeError as e:
             at = tok.start_pos + m.start(2) + e.pos
             raise DataError(f"bad #@ metadata: {e.msg}", Span(source, at, at + 1)) from None
+        except (ValueError, RecursionError) as e:
+            from clevrlang.data import json_limit
+
+            why, at = json_limit(e, m.group(2))
+            at = tok.start_pos + m.start(2) + (at or 0)
+            raise DataError(f"bad #@ metadata: {why}", Span(source, at, at + 1)) from None
         if not isinstance(value, dict):
             continue
         if m.group(1):

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from importlib import resources
 
 from lark import Lark, Token, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
+                             VisitError)
 from lark.visitors import Transformer_NonRecursive
 
 from clevrlang import syntax as S
@@ -141,20 +143,35 @@ class _ToAst(Transformer_NonRecursive):
     @v_args(meta=True)
     def keyword(self, meta, items):
         key, value = items
-        return S.Keyword(self._ident(key), int(value), self._span(meta))
+        return S.Keyword(self._ident(key), self._int(value), self._span(meta))
 
     def var(self, items):
         return S.Var(str(items[0]), self._span(items[0]))
 
     def int_lit(self, items):
-        return S.Literal(int(items[0]), self._span(items[0]))
+        return S.Literal(self._int(items[0]), self._span(items[0]))
+
+    def _int(self, tok: Token) -> int:
+        try:
+            return int(tok)
+        except ValueError:  # over Python's int_max_str_digits (4,300)
+            raise ClevrSyntaxError(f"a number of {len(tok.lstrip('-')):,} digits is too long",
+                                   self._span(tok)) from None
 
     def float_lit(self, items):
-        return S.Literal(float(items[0]), self._span(items[0]))
+        value = float(items[0])
+        if not math.isfinite(value):  # 1e999: no literal could write it back
+            raise ClevrSyntaxError("a number too large for a Float", self._span(items[0]))
+        return S.Literal(value, self._span(items[0]))
 
     def str_lit(self, items):
         tok = items[0]
-        text = str(tok)[1:-1].encode("utf-8").decode("unicode_escape")
+        # Python's escapes; other characters stand for themselves (latin-1 keeps each
+        # character one byte, backslashreplace writes the rest as \uXXXX for the codec).
+        try:
+            text = tok[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+        except UnicodeDecodeError as e:
+            raise ClevrSyntaxError(f"bad escape in string: {e.reason}", self._span(tok)) from None
         return S.Literal(text, self._span(tok))
 
 
@@ -233,7 +250,12 @@ def parse_module(text: str, name: str = "<input>") -> S.Module:
             tree = _lark().parse(text)
         except UnexpectedInput as err:
             raise _syntax_error(err, source) from None
-        return _ToAst(source).transform(tree)
+        try:
+            return _ToAst(source).transform(tree)
+        except VisitError as e:  # lark wraps what a rule raises (a literal out of range)
+            if isinstance(e.orig_exc, ClevrSyntaxError):
+                raise e.orig_exc from None
+            raise
 
 
 def comments(text: str) -> list[Token]:

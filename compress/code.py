@@ -130,6 +130,9 @@ def _parse_header(raw: bytes, where: str) -> dict[str, Any]:
         head = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataError(f"corrupted Code file: its header is not JSON ({e})", where=where) from None
+    except (ValueError, RecursionError):  # a 4,300-digit number, nesting past the stack
+        raise DataError("corrupted Code file: its header is JSON too big to read",
+                        where=where) from None
     if not isinstance(head, dict):
         raise DataError("corrupted Code file: its header is not a JSON object", where=where)
     for key, typ in _REQUIRED.items():
