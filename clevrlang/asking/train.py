@@ -29,6 +29,7 @@ from clevrlang.resume import resume_or_start, say_finished
 log = logging.getLogger("clevrlang.train")
 STATE_FILE = "last.safetensors"
 MODEL_FILE = "model.safetensors"
+SUPERVISED_FILE = "supervised.safetensors"
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,9 @@ class Trainer:
                 ema[k] = v if k not in ema else 0.98 * ema[k] + 0.02 * v
             bar.set_postfix({k: f"{v:.4f}" for k, v in ema.items()}, refresh=False)
             bar.update(1)
+            if self.step == self.cfg.steps and self.cfg.reinforce:
+                # The supervised-only model, for the papers' "without REINFORCE" rows.
+                M.save(self.out / SUPERVISED_FILE, self.model, info={"step": self.step})
             if self.step % self.cfg.save_every == 0 or self.step == self.total:
                 self.save()
                 log.info("step %d: %s", self.step, json.dumps({k: round(v, 5) for k, v in ema.items()}))

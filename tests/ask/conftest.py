@@ -2,6 +2,15 @@ import pytest
 import torch
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: these models are tiny, and threads only contend on a shared CI box."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory):
     """A world of 12 images x 10 questions, made by `clevr world make`."""
