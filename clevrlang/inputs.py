@@ -53,6 +53,23 @@ def image_beside_scene(scene: Scene) -> str | None:
     return str(path) if path is not None and path.is_file() else None
 
 
+def scene_beside_image(path: str) -> Scene | None:
+    """The scene of ``<world>/images/<split>/NAME.png`` from its world's scenes file, if any."""
+    p = Path(path).resolve()
+    if p.parent.parent.name != "images":
+        return None
+    try:
+        from clevrlang.world.layout import open_world
+
+        world = open_world(p.parent.parent.parent)
+        for scene in world.scenes(p.parent.name):
+            if scene.raw.get("image_filename") == p.name:
+                return scene
+    except ClevrError:
+        return None
+    return None
+
+
 class _Missing(Exception):
     """An input one result needs and cannot have; collected, then reported once per reason
     (with a few examples: image names, paths looked at)."""

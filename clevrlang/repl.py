@@ -20,17 +20,18 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path
 from typing import Callable
 
 from clevrlang import syntax as S
 from clevrlang.check import Checker
 from clevrlang.errors import ClevrError, UsageError
 from clevrlang.inputs import image_beside_scene as _image_beside_scene
+from clevrlang.inputs import scene_beside_image
 from clevrlang.inputs import uses_current_input as _uses_current_input
 from clevrlang.ir import Node
 from clevrlang.parser import parse_module
 from clevrlang.program import format_value
+from clevrlang.repl_commands import EndSession, run_command
 from clevrlang.runtime import render
 from clevrlang.scene import Scene
 from clevrlang.vocabulary import ATTRIBUTE_TYPES, Type
@@ -52,10 +53,6 @@ def default_echo(text: str, kind: str = "out") -> None:
 
     colour = {"error": "red", "note": "bright_black"}.get(kind)
     click.echo(click.style(text, fg=colour) if colour else text)
-
-
-class EndSession(Exception):
-    """Raised by ``:quit``."""
 
 
 def join_trailing_pipes(text: str) -> str:
@@ -173,8 +170,6 @@ class Session:
             return True
         try:
             if text.lstrip().startswith(":"):
-                from clevrlang.repl_commands import run_command
-
                 run_command(self, text.strip())
             elif text.lstrip().startswith("??"):  # unknown words allowed: a best guess
                 self.ask(text.lstrip()[2:], unknown=True)
@@ -307,23 +302,6 @@ class Session:
 
 
 # ------------------------------------------------------------------------------ opening
-
-def scene_beside_image(path: str) -> Scene | None:
-    """The scene of ``<world>/images/<split>/NAME.png`` from its world's scenes file, if any."""
-    p = Path(path).resolve()
-    if p.parent.parent.name != "images":
-        return None
-    try:
-        from clevrlang.world.layout import open_world
-
-        world = open_world(p.parent.parent.parent)
-        for scene in world.scenes(p.parent.name):
-            if scene.raw.get("image_filename") == p.name:
-                return scene
-    except ClevrError:
-        return None
-    return None
-
 
 def _world_inputs(world_dir: str, index: int, split: str | None):
     from clevrlang.world.layout import open_world

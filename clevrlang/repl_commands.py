@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from clevrlang.errors import ClevrError, UsageError
+from clevrlang.inputs import image_beside_scene, scene_beside_image
 from clevrlang.ir import postorder, to_networkx
-from clevrlang.repl import EndSession, Session, scene_beside_image
-from clevrlang.vocabulary import ATTRIBUTES, FUNCTIONS, RELATIONS, Type
+from clevrlang.vocabulary import ATTRIBUTES, FUNCTIONS, RELATIONS
+
+if TYPE_CHECKING:  # the session runs the commands; they only see its type
+    from clevrlang.repl import Session
+
+
+class EndSession(Exception):
+    """Raised by ``:quit``."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,6 @@ def _image(s: Session, arg: str) -> None:
 @command(":scene [FILE [INDEX]]", "show the scene graph; or load scene INDEX of FILE", "path?")
 def _scene(s: Session, arg: str) -> None:
     if arg:
-        from clevrlang.repl import _image_beside_scene
         from clevrlang.run import load_scene
 
         path, _, index = arg.partition(" ")
@@ -122,7 +128,7 @@ def _scene(s: Session, arg: str) -> None:
         except ValueError:
             raise UsageError(f"INDEX must be a number, got '{index}'") from None
         s.scene, s.scene_label = load_scene(path, i), f"{path} #{i}"
-        beside = _image_beside_scene(s.scene)
+        beside = image_beside_scene(s.scene)
         if beside:
             s.set_image(beside)
     if s.scene is None:
@@ -265,15 +271,4 @@ def _env(s: Session, arg: str) -> None:
         s.echo("nothing defined yet", "note")
 
 
-def object_node(node):
-    """The node whose objects a result is about: itself, or the nearest Objects/Object input."""
-    frontier = [node]
-    while frontier:
-        for n in frontier:
-            if n.type in (Type.OBJECTS, Type.OBJECT):
-                return n
-        frontier = [i for n in frontier for i in n.inputs]
-    return None
-
-
-__all__ = ["COMMANDS", "ALIASES", "Command", "run_command", "describe_scene", "object_node"]
+__all__ = ["COMMANDS", "ALIASES", "Command", "EndSession", "run_command", "describe_scene"]

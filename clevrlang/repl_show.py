@@ -17,9 +17,18 @@ from clevrlang.scene import Scene
 from clevrlang.vocabulary import Type
 
 
-def _selected(node, interp) -> tuple[list[int], str]:
-    from clevrlang.repl_commands import object_node
+def object_node(node):
+    """The node whose objects a result is about: itself, or the nearest Objects/Object input."""
+    frontier = [node]
+    while frontier:
+        for n in frontier:
+            if n.type in (Type.OBJECTS, Type.OBJECT):
+                return n
+        frontier = [i for n in frontier for i in n.inputs]
+    return None
 
+
+def _selected(node, interp) -> tuple[list[int], str]:
     target = object_node(node)
     if target is None:
         raise UsageError("this expression selects no objects to show",
