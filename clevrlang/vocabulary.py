@@ -97,7 +97,11 @@ LEARNED_CODECS = (
     "fc_residual_shared", "fc_residual", "conv_residual_shared", "conv_residual",
     "fc_lstm", "conv_lstm",
 )
-ENUMS[Type.CODEC] = STANDARD_CODECS + LEARNED_CODECS
+#: Whole-image codecs trained for answering (compress/task.py): ``task_<architecture>``, and
+#: ``task``, the installed default's alias.
+TASK_CODECS = ("task_conv", "task")
+TASK_DEFAULT = "task_conv"
+ENUMS[Type.CODEC] = STANDARD_CODECS + LEARNED_CODECS + TASK_CODECS
 #: Per-iteration training losses of the learned codecs (``clevr train codec --loss``).
 CODEC_LOSSES = ("l1", "ssim")
 

@@ -16,11 +16,11 @@ import os
 from functools import lru_cache
 
 from clevrlang.errors import UsageError
-from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
+from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS, TASK_CODECS, TASK_DEFAULT
 
 from .base import Codec
 
-ALL_CODECS = STANDARD_CODECS + LEARNED_CODECS
+ALL_CODECS = STANDARD_CODECS + LEARNED_CODECS + TASK_CODECS
 
 
 def get_codec(name: str, weights=None) -> Codec:
@@ -37,6 +37,8 @@ def get_codec(name: str, weights=None) -> Codec:
         return STANDARD[name]
     if name in LEARNED_CODECS:
         return _learned(name, weights)
+    if name in TASK_CODECS:
+        return _task(TASK_DEFAULT if name == "task" else name, weights)
     close = difflib.get_close_matches(str(name), ALL_CODECS, n=2, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UsageError(f"unknown codec {name!r}{hint}", hint=f"codecs: {', '.join(ALL_CODECS)}")
@@ -59,6 +61,42 @@ def _learned(name: str, weights) -> Codec:
         return LearnedCodec(load_net(weights, expect=name), source=str(weights))
     raise UsageError(f"weights must be a checkpoint path or a network, got "
                      f"{type(weights).__name__}")
+
+
+def _task(name: str, weights) -> Codec:
+    from .task import TaskCodec, TaskNet, load_task_net
+
+    if weights is None:
+        path = task_weights_path(name)
+        return _task_default(name, path.stat().st_mtime_ns if path.is_file() else None)
+    if isinstance(weights, TaskNet):
+        return TaskCodec(weights)
+    if isinstance(weights, (str, os.PathLike)):
+        return TaskCodec(load_task_net(weights, expect=name), source=str(weights))
+    raise UsageError(f"weights must be a checkpoint path or a network, got "
+                     f"{type(weights).__name__}")
+
+
+def task_weights_path(name: str):
+    from importlib import resources
+    from pathlib import Path
+
+    return Path(str(resources.files("clevrlang.compress").joinpath("defaults",
+                                                                   f"{name}.safetensors")))
+
+
+@lru_cache(maxsize=4)
+def _task_default(name: str, stamp: int | None) -> Codec:
+    from clevrlang.errors import CheckpointError
+
+    from .task import TaskCodec, load_task_net
+
+    path = task_weights_path(name)
+    if stamp is None:
+        raise CheckpointError(f"no default weights for codec {name!r}", where=str(path),
+                              hint=f"train them (clevr train codec --codec {name} --task "
+                                   f"learned ...) and copy OUT/{name}.safetensors there")
+    return TaskCodec(load_task_net(path, expect=name), source=str(path))
 
 
 @lru_cache(maxsize=16)

@@ -27,7 +27,7 @@ from clevrlang.repl_prompt import (
 )
 from clevrlang.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, LEARNED_CODECS, RELATIONS, STANDARD_CODECS,
-    TYPE_NAMES, Type,
+    TASK_CODECS, TYPE_NAMES, Type,
 )
 
 SCENES = Path(__file__).parent / "fixtures" / "clevr_generator" / "scenes.json"
@@ -105,7 +105,7 @@ def test_completes_values_for_the_function_before_the_bracket(session):
     assert set(completions(session, "scene() |> filter_shape[")) == set(ENUMS[Type.SHAPE])
     assert set(completions(session, "relate[")) == set(RELATIONS)
     assert set(completions(session, 'load("a.png") |> compress[')) == \
-        set(STANDARD_CODECS + LEARNED_CODECS) | {"bytes="}
+        set(STANDARD_CODECS + LEARNED_CODECS + TASK_CODECS) | {"bytes="}
     # Closed brackets end the value context: back to function names.
     assert "count" in completions(session, "scene() |> filter[red] |> c")
     assert "red" in completions(session, "scene() |> filter[", tab=False)

@@ -141,22 +141,49 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Checkpoint folder [default: WORLD/models/codecs].")
+@click.option("--task", type=click.Choice(["learned"]), default=None,
+              help="Task codecs: also minimise this frozen back end's answer loss on the "
+                   "decoded images.")
+@click.option("--task-weight", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="Task codecs: weight of the answer loss (with --task).")
+@click.option("--rate-weight", type=click.FloatRange(min=0), default=0.05, show_default=True,
+              help="Task codecs: weight of the entropy-coded bits per pixel.")
+@click.option("--task-model", type=click.Path(exists=True), default=None,
+              help="Task codecs: the learned back end's checkpoint [default: the installed one].")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @resume_options
 @quiet_option
 def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
           width, code_channels, edge_channels, loss, iteration_weights, init, device, out,
-          resume, force, quiet):
-    """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world."""
+          task, task_weight, rate_weight, task_model, threads, resume, force, quiet):
+    """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world, or a task
+    codec (task_conv) on its full-size images, with --task learned through the learned back
+    end's answers."""
     import logging
     import os
 
     from clevrlang.compress import train_codec
     from clevrlang.compress.training import state_file
     from clevrlang.thumbnails import world_images, world_thumbnails
+    from clevrlang.vocabulary import TASK_CODECS
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     out = out or os.path.join(world_dir, "models", "codecs")
+    if codec_name in TASK_CODECS:
+        _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
+                    code_channels, init, device, out, task, task_weight, rate_weight,
+                    task_model, resume, force, quiet,
+                    thumbnail_only=full_images or edge_channels or loss != "l1"
+                    or iteration_weights is not None)
+        return
+    if task:
+        raise click.UsageError(f"--task trains a task codec ({', '.join(TASK_CODECS[:-1])}), "
+                               f"not {codec_name}")
     resume = resume_or_start(out, state_file(out, codec_name), resume=resume, force=force)
     images = world_thumbnails(world_dir, split, n_images)
     more = list(world_images(world_dir, split, full_images)) if full_images else None
@@ -165,6 +192,42 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
                     code_channels=code_channels, loss=loss, init=init,
                     edge_channels=edge_channels, iteration_weights=iteration_weights,
                     more_images=more)
+    click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
+               err=True)
+
+
+def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
+                code_channels, init, device, out, task, task_weight, rate_weight, task_model,
+                resume, force, quiet, thumbnail_only) -> None:
+    import os
+
+    from clevrlang.compress.task_training import load_world, train_task_codec
+    from clevrlang.vocabulary import TASK_DEFAULT
+
+    if codec_name == "task":
+        raise click.UsageError(f"'task' names the installed default; train an architecture "
+                               f"(--codec {TASK_DEFAULT})")
+    if thumbnail_only:
+        raise click.UsageError("--full-images, --edge-channels, --loss and --iteration-weights "
+                               "are thumbnail-codec options; a task codec trains on whole "
+                               "images with pixels + rate (+ --task) losses")
+    from click.core import ParameterSource
+
+    from clevrlang.compress.task import TaskConfig
+
+    given = click.get_current_context().get_parameter_source
+    if given("iterations") == ParameterSource.DEFAULT:  # those defaults are the thumbnails'
+        iterations = TaskConfig.iterations
+    if given("code_channels") == ParameterSource.DEFAULT:
+        code_channels = TaskConfig.code_channels
+    state = os.path.join(out, f"{codec_name}.train.safetensors")
+    resume = resume_or_start(out, state, resume=resume, force=force)
+    data = load_world(world_dir, split, n_images, progress=not quiet)
+    r = train_task_codec(data, codec_name, steps=steps, batch=batch, lr=lr, out_dir=out,
+                         resume=resume, device=device, progress=not quiet, width=width,
+                         iterations=iterations, code_channels=code_channels, init=init,
+                         task=task, task_weight=task_weight, rate_weight=rate_weight,
+                         task_model=task_model)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

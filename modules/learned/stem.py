@@ -69,6 +69,16 @@ def normalize(batch: torch.Tensor) -> torch.Tensor:
     return (batch.permute(0, 3, 1, 2).float() / 255.0 - MEAN) / STD
 
 
+def normalize_float(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, 3, H, W) float in [0, 1] -> the model's input at ``size``, differentiably: bilinear
+    with antialiasing as :func:`resize` (without its rounding to uint8), then centred. Codec
+    training backpropagates the answer loss through it into decoded images."""
+    if tuple(x.shape[-2:]) != (size[1], size[0]):
+        x = torch.nn.functional.interpolate(x, size=(size[1], size[0]), mode="bilinear",
+                                            antialias=True, align_corners=False)
+    return (x - MEAN) / STD
+
+
 def to_tensor(images: Sequence[np.ndarray], size: tuple[int, int], device=None) -> torch.Tensor:
     """Images (H x W x 3 uint8 arrays) -> a normalised (N, 3, H, W) float tensor at ``size``."""
     return normalize(torch.from_numpy(as_uint8(images, size)).to(device))

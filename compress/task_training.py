@@ -1,0 +1,280 @@
+"""Training the task codec on a world's full-size images, with the answer loss, resumably.
+
+Each step codes a batch of whole images, decodes each at a random number of iterations and
+minimises ``pixels + rate_weight * bpp + task_weight * answer cross-entropy``:
+
+* pixels: ``mean |x - x_hat| + 1 - SSIM`` (so pictures stay pictures);
+* bpp: the bits the prior network's probabilities would cost, ``-log2 p(b)`` summed over all
+  iterations, per pixel (the range coder spends within a few bytes of it); through the
+  straight-through binarizer it also teaches the encoder to write predictable bits;
+* answers (``task="learned"``): the frozen learned back end reads each decoded image, resized
+  as it resizes its inputs (:func:`~clevrlang.modules.learned.stem.normalize_float`), and
+  answers up to ``questions`` of that image's questions from the world (compiled into one plan
+  as the back end's own trainer does).
+
+Everything a run needs to continue is ``<out_dir>/<codec>.train.safetensors`` (weights, Adam
+state, random states, step), rewritten atomically every ``save_every`` steps with the plain
+weights ``<codec>.safetensors`` that ``get_codec(name, weights=...)`` loads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from clevrlang.atomic import write_atomic
+from clevrlang.devices import pick_device
+from clevrlang.errors import CheckpointError, DataError, UsageError
+from clevrlang.resume import say_finished
+from clevrlang.vocabulary import TASK_CODECS
+
+from .binarizer import binarize
+from .checkpoints import load_state
+from .task import TaskConfig, build_task_net, load_task_net, save_task_net
+from .training import ssim_loss
+
+log = logging.getLogger(__name__)
+STATE_KEY = "clevrlang_task_train"
+TASKS = ("learned",)
+
+
+@dataclass(frozen=True)
+class TaskObjective:
+    """What a run minimises; saved with its state, and a resume must ask for the same."""
+
+    task: str | None = None
+    task_weight: float = 0.0
+    rate_weight: float = 0.05
+    questions: int = 4  # per image per step
+
+    def to_meta(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TaskTrainResult:
+    path: Path
+    step: int
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    last: dict = field(default_factory=dict)  # the last step's terms
+
+
+def load_world(world_dir, split: str, n_images: int | None, progress: bool):
+    """The split's full-size images with their questions (a learned-back-end QADataset)."""
+    from clevrlang.modules.learned.data import from_world, world_image_size
+    from clevrlang.world.layout import open_world
+
+    world = open_world(world_dir)
+    size = world_image_size(world, split)
+    data = from_world(world_dir, split, size, progress=progress)
+    if n_images is not None:
+        keep = np.flatnonzero(data.image_ids < n_images)
+        data = data.subset(keep)
+        data.images = data.images[:n_images]
+    return data
+
+
+def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, batch: int = 8,
+                     lr: float = 1e-3, out_dir="codec_runs", resume: bool = True,
+                     device: str = "auto", progress: bool = True, width: int | None = None,
+                     iterations: int = 12, code_channels: int = 4, seed: int = 0,
+                     save_every: int = 50, pause_after: int | None = None,
+                     task: str | None = None, task_weight: float = 0.1,
+                     rate_weight: float = 0.05, task_model=None, init=None,
+                     questions: int = 4) -> TaskTrainResult:
+    """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
+
+    ``data``: a :class:`~clevrlang.modules.learned.data.QADataset` of full-size images (its
+    questions are read only with ``task``). ``task_model``: the learned back end's checkpoint
+    (None: the installed default). ``init``: start from these weights (fresh optimizer).
+    """
+    if codec_name not in TASK_CODECS or codec_name == "task":
+        raise UsageError(f"{codec_name!r} is not a task codec architecture (train one of "
+                         f"{', '.join(c for c in TASK_CODECS if c != 'task')})")
+    if task not in (None, *TASKS):
+        raise UsageError(f"unknown task {task!r}: the answer loss needs a differentiable back "
+                         f"end ({', '.join(TASKS)})")
+    if len(data.images) == 0:
+        raise DataError("no training images")
+    dev = pick_device(device)
+    if init is not None:
+        net = load_task_net(init, expect=codec_name)
+    else:
+        net = build_task_net(TaskConfig(codec_name, width or TaskConfig.width, iterations,
+                                        code_channels), seed)
+    config = net.config
+    net = net.to(dev).train()
+    objective = TaskObjective(task, task_weight if task else 0.0, rate_weight, questions)
+    backend = _frozen_backend(task_model, dev) if task else None
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    state_path = out / f"{codec_name}.train.safetensors"
+    step = 0
+    if resume and state_path.is_file():
+        step = _restore(state_path, net, opt, gen, rng, config, objective)
+        log.info("resuming %s at step %d from %s", codec_name, step, state_path)
+        if step >= steps:
+            say_finished(out, f"{codec_name}: step {step} of {steps}")
+    by_image = _questions_by_image(data) if task else None
+    result = TaskTrainResult(path=out / f"{codec_name}.safetensors", step=step)
+    started = time.perf_counter()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"train {codec_name}",
+               unit="step", dynamic_ncols=True)
+    stop = steps if pause_after is None else min(steps, step + pause_after)
+    try:
+        while step < stop:
+            for g in opt.param_groups:
+                g["lr"] = lr * (0.1 + 0.45 * (1 + math.cos(math.pi * step / max(steps, 1))))
+            terms = _step(net, opt, data, by_image, backend, rng, gen, batch, objective, dev)
+            step += 1
+            result.losses.append(terms["loss"])
+            result.last = terms
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in terms.items()}, refresh=False)
+            if step % save_every == 0 or step == stop:
+                _save(state_path, net, opt, gen, rng, step, steps, objective)
+                extra = {"step": step, "steps": steps, "batch": batch, "lr": lr, "seed": seed,
+                         **objective.to_meta(), "last": terms,
+                         **({"init": str(init)} if init is not None else {})}
+                save_task_net(result.path, net, extra=extra)
+                log.info("step %d: %s", step, json.dumps({k: round(v, 4)
+                                                          for k, v in terms.items()}))
+    except KeyboardInterrupt:
+        _save(state_path, net, opt, gen, rng, step, steps, objective)
+        raise
+    finally:
+        bar.close()
+    result.step, result.seconds = step, time.perf_counter() - started
+    return result
+
+
+def _frozen_backend(task_model, dev):
+    from clevrlang.modules.learned.backend import resolve_checkpoint
+    from clevrlang.modules.learned.checkpoint import load_model
+
+    model, _ = load_model(resolve_checkpoint(task_model), dev)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def _questions_by_image(data) -> list[np.ndarray]:
+    order = np.argsort(data.image_ids, kind="stable")
+    bounds = np.searchsorted(data.image_ids[order], np.arange(len(data.images) + 1))
+    return [order[bounds[i]:bounds[i + 1]] for i in range(len(data.images))]
+
+
+def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: TaskObjective,
+          dev) -> dict:
+    from .task import STRIDE
+
+    ids = rng.choice(len(data.images), size=min(batch, len(data.images)), replace=False)
+    x = torch.from_numpy(data.images[ids]).to(dev).permute(0, 3, 1, 2).float().div(255).sub(0.5)
+    h, w = x.shape[-2:]
+    if h % STRIDE or w % STRIDE:
+        x = F.pad(x, (0, -w % STRIDE, 0, -h % STRIDE), mode="replicate")
+    T = net.config.iterations
+    bits = binarize(net.encoder(x), sample=True, generator=gen)
+    logits = net.all_prior_logits(bits)
+    rate = F.binary_cross_entropy_with_logits(logits, (bits + 1) / 2, reduction="sum")
+    bpp = rate / math.log(2) / (x.shape[0] * h * w)
+    n = torch.from_numpy(rng.integers(1, T + 1, size=x.shape[0])).to(dev)
+    recon = net.decoder(net.keep(bits, n))[..., :h, :w]
+    x = x[..., :h, :w]
+    pixels = (recon - x).abs().mean() + ssim_loss(recon, x)
+    loss = pixels + objective.rate_weight * bpp
+    terms = {"pix": float(pixels.detach()), "bpp": float(bpp.detach())}
+    if backend is not None:
+        ce, acc = _answer_loss(backend, recon, ids, data, by_image, rng, objective.questions)
+        loss = loss + objective.task_weight * ce
+        terms.update(ce=float(ce.detach()), acc=acc)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    return {"loss": float(loss.detach()), **terms}
+
+
+def _answer_loss(model, recon, ids, data, by_image, rng, questions: int):
+    from clevrlang.modules.learned.compiler import compile_batch
+    from clevrlang.modules.learned.stem import normalize_float
+
+    qs, slots = [], []
+    for slot, i in enumerate(ids):
+        mine = by_image[i]
+        if len(mine):
+            pick = rng.choice(mine, size=min(questions, len(mine)), replace=False)
+            qs.extend(pick.tolist())
+            slots.extend([slot] * len(pick))
+    if not qs:
+        raise DataError("the training images have no questions for the answer loss")
+    images = normalize_float(recon.add(0.5).clamp(0, 1), model.config.image_size)
+    plan = compile_batch([data.nodes[q] for q in qs], slots)
+    logits = model(images, plan)
+    targets = torch.from_numpy(data.answers[qs]).to(recon.device)
+    acc = float((logits.argmax(1) == targets).float().mean())
+    return F.cross_entropy(logits, targets), acc
+
+
+def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: TaskObjective
+          ) -> None:
+    from safetensors.torch import save
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    opt_state = opt.state_dict()
+    for idx, st in opt_state["state"].items():
+        for k, v in st.items():
+            tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    tensors["rng.torch"] = gen.get_state().cpu()
+    meta = {"config": net.config.to_json(), "step": step, "steps": steps,
+            "objective": objective.to_meta(), "numpy_rng": rng.bit_generator.state,
+            "param_groups": opt_state["param_groups"]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}), durable=True)
+
+
+def _restore(path: Path, net, opt, gen, rng, config: TaskConfig, objective: TaskObjective
+             ) -> int:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = json.loads((f.metadata() or {})[STATE_KEY])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:
+        raise CheckpointError(f"cannot resume from this training state ({e})",
+                              where=str(path)) from None
+    saved = TaskConfig.from_json(meta["config"])
+    if saved != config:
+        raise CheckpointError(f"training state is for {saved}, this run asks for {config}",
+                              where=str(path), hint="pass --force (starts over) or another --out")
+    saved_objective = TaskObjective(**meta["objective"])
+    if saved_objective != objective:
+        raise CheckpointError(f"training state was trained with {saved_objective}, this run "
+                              f"asks for {objective}", where=str(path),
+                              hint="pass the same --task/--task-weight/--rate-weight, --force "
+                                   "(starts over) or another --out")
+    load_state(net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, str(path))
+    state: dict = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    gen.set_state(tensors["rng.torch"])
+    rng.bit_generator.state = meta["numpy_rng"]
+    return int(meta["step"])
