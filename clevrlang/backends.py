@@ -15,7 +15,7 @@ from clevrlang.errors import UsageError, shown
 
 # name -> (module, class) under clevrlang.modules
 _REGISTRY = {
-    "symbolic": ("symbolic", "SymbolicBackend"),
+    "symbolic": ("symbolic_plan", "SymbolicBackend"),
     "engineered": ("engineered.backend", "EngineeredBackend"),
     "learned": ("learned.backend", "LearnedBackend"),
 }

@@ -1,4 +1,4 @@
-"""The symbolic back end: exact execution of the IR on a CLEVR scene graph.
+"""The symbolic back end's interpreter: exact execution of the IR on a CLEVR scene graph.
 
 Two executors share the same meaning:
 
@@ -6,20 +6,17 @@ Two executors share the same meaning:
   and by the engineered back end on its *predicted* scenes);
 * :func:`clevrlang.modules.symbolic_plan.execute` answers a whole batch of programs over a
   batch of scenes at once, vectorised with NumPy over bitmask object sets -- the fast path
-  behind :meth:`SymbolicBackend.answer`.
+  behind :class:`~clevrlang.modules.symbolic_plan.SymbolicBackend`, which lives beside it
+  (the plan asks this interpreter why a question failed, so the dependency runs that way).
 
 Values: an object set is an int bitmask, an object its index, attributes their names.
 """
 
 from __future__ import annotations
 
-from itertools import repeat
-from typing import Sequence
-
-from clevrlang.errors import ExecutionError, UsageError
+from clevrlang.errors import ExecutionError
 from clevrlang.ir import Node
-from clevrlang.program import Program
-from clevrlang.runtime import Failure, Interpreter, render
+from clevrlang.runtime import Interpreter, render
 from clevrlang.scene import Scene
 from clevrlang.vocabulary import ATTRIBUTES, RELATIONS
 
@@ -114,34 +111,3 @@ class SceneInterpreter(Interpreter):
         if node.type is Type.OBJECT:
             return self.context.describe(value)
         return render(value)
-
-
-class SymbolicBackend:
-    """``get_backend("symbolic")``: answers programs on scenes, exactly."""
-
-    name = "symbolic"
-    needs = "scenes"
-
-    def answer(self, programs: Sequence[Program | Node], scenes: Sequence[Scene | dict],
-               *, errors: str = "raise") -> list:
-        """CLEVR answer strings for ``programs[i]`` on ``scenes[i]``.
-
-        ``errors="raise"`` raises ExecutionError for the first question that cannot run;
-        ``errors="return"`` puts a :class:`~clevrlang.runtime.Failure` in its place.
-        """
-        from clevrlang.modules.symbolic_plan import execute
-
-        if len(programs) != len(scenes):
-            raise UsageError(f"{len(programs)} programs but {len(scenes)} scenes")
-        # Per-question Python work is most of the time here: C-level passes only.
-        if not all(map(isinstance, scenes, repeat(Scene))):
-            scenes = [s if isinstance(s, Scene) else Scene(s, i) for i, s in enumerate(scenes)]
-        results = execute(programs, scenes)
-        if errors == "raise" and not all(map(isinstance, results, repeat(str))):
-            for i, r in enumerate(results):
-                if isinstance(r, Failure):
-                    raise ExecutionError(f"question {i}: {r.message}", where=f"while executing {r.node}")
-        return results
-
-    def interpreter(self, context) -> SceneInterpreter:
-        return SceneInterpreter(context)

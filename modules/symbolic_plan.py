@@ -15,18 +15,21 @@ per-question Python work is two ``map`` calls (plan and scene lookups) and the a
 list. A question whose ``unique`` fails is re-run by :class:`SceneInterpreter`, which
 names the failing node -- the fast path never needs to produce messages. Compiling walks
 the program with an explicit stack: depth does not matter up to 4 million levels.
+
+:class:`SymbolicBackend` (``get_backend("symbolic")``) answers batches with :func:`execute`.
 """
 
 from __future__ import annotations
 
-from itertools import count
+from itertools import count, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from clevrlang.errors import ExecutionError
+from clevrlang.errors import ExecutionError, UsageError
 from clevrlang.ir import CONST, Node
+from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure
 from clevrlang.scene import N_COMBOS, ROW_BLOCK, Scene, combo_id
 from clevrlang.vocabulary import ATTRIBUTES, ENUMS, RELATIONS, Type
@@ -273,8 +276,6 @@ def _only_object(objs, rows, bad, root_rows) -> np.ndarray:
 
 
 def _answers(roots, scenes, values, kinds, bad) -> list:
-    from clevrlang.modules.symbolic import SceneInterpreter
-
     start = _WORD_AT[kinds]
     out = _WORDS[start + np.clip(values, 0, _WORD_N[kinds] - 1)].tolist()
     odd = (start < 0) | ((kinds == _INT) & ((values < 0) | (values >= _WORD_N[_INT])))
@@ -324,3 +325,32 @@ def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _WORDS, _WORD_AT, _WORD_N = _word_table()
+
+
+class SymbolicBackend:
+    """``get_backend("symbolic")``: answers programs on scenes, exactly."""
+
+    name = "symbolic"
+    needs = "scenes"
+
+    def answer(self, programs: Sequence[Program | Node], scenes: Sequence[Scene | dict],
+               *, errors: str = "raise") -> list:
+        """CLEVR answer strings for ``programs[i]`` on ``scenes[i]``.
+
+        ``errors="raise"`` raises ExecutionError for the first question that cannot run;
+        ``errors="return"`` puts a :class:`~clevrlang.runtime.Failure` in its place.
+        """
+        if len(programs) != len(scenes):
+            raise UsageError(f"{len(programs)} programs but {len(scenes)} scenes")
+        # Per-question Python work is most of the time here: C-level passes only.
+        if not all(map(isinstance, scenes, repeat(Scene))):
+            scenes = [s if isinstance(s, Scene) else Scene(s, i) for i, s in enumerate(scenes)]
+        results = execute(programs, scenes)
+        if errors == "raise" and not all(map(isinstance, results, repeat(str))):
+            for i, r in enumerate(results):
+                if isinstance(r, Failure):
+                    raise ExecutionError(f"question {i}: {r.message}", where=f"while executing {r.node}")
+        return results
+
+    def interpreter(self, context) -> SceneInterpreter:
+        return SceneInterpreter(context)

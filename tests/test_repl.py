@@ -312,7 +312,7 @@ class _SeesOneFewer:
         return SceneInterpreter(self._seen(image))
 
     def answer(self, programs, images, *, errors="raise"):
-        from clevrlang.modules.symbolic import SymbolicBackend
+        from clevrlang.modules.symbolic_plan import SymbolicBackend
 
         return SymbolicBackend().answer(programs, [self._seen(i) for i in images], errors=errors)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from clevrlang.errors import DataError
-from clevrlang.modules.symbolic import SceneInterpreter, SymbolicBackend
+from clevrlang.modules.symbolic import SceneInterpreter
+from clevrlang.modules.symbolic_plan import SymbolicBackend
 from clevrlang.program import Program
 from clevrlang.scene import Scene
 from clevrlang.vocabulary import QUESTION_TYPES
