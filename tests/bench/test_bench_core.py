@@ -34,8 +34,9 @@ def engine():
 
 
 def _rate(benchmark, batch):
-    benchmark.extra_info["questions_per_s"] = round(len(batch.questions)
-                                                    / benchmark.stats.stats.median)
+    if benchmark.stats is not None:  # None under --benchmark-disable (a correctness run)
+        benchmark.extra_info["questions_per_s"] = round(len(batch.questions)
+                                                        / benchmark.stats.stats.median)
 
 
 def test_core_parse_check_lower(benchmark):
