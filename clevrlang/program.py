@@ -9,12 +9,14 @@ True
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from clevrlang import clevr_json
 from clevrlang.check import Checker, Root
 from clevrlang.deep import collector_paused
 from clevrlang.errors import Source, UsageError
+from clevrlang.files import read_text
 from clevrlang.ir import CONST, Node, postorder, verify
 from clevrlang.parser import parse_module
 from clevrlang.printing import layout
@@ -80,6 +82,11 @@ class Program:
 def parse(text: str, name: str = "<input>") -> Program:
     """Parse and type-check .clv text; raises ClevrSyntaxError / ClevrTypeError."""
     return check_module(parse_module(text, name))
+
+
+def parse_file(path: str | os.PathLike) -> Program:
+    """Parse and type-check a .clv file; errors name it (a missing file is one too)."""
+    return parse(read_text(path, "a .clv file"), os.fspath(path))
 
 
 def check_module(module: Module) -> Program:

@@ -38,9 +38,9 @@ def run_suite(path: str, backends: list[str], *, scene_path=None, index=0, image
     ``--image``. A missing input, or a back end that cannot load, stops the suite before
     anything runs."""
     from clevrlang.backends import get_backend
-    from clevrlang.cli.lang import _parse_file
+    from clevrlang.program import parse_file
 
-    program = _parse_file(path)
+    program = parse_file(path)
     _, metas = read_metadata(program)
     expects = [(r, m) for r, m in zip(program.roots, metas) if r.is_expect]
     if not expects:

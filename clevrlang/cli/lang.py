@@ -18,12 +18,6 @@ def _read_source(path: str) -> str:
     return read_text(path, "a .clv file")
 
 
-def _parse_file(path: str):
-    from clevrlang.program import parse
-
-    return parse(_read_source(path), path)
-
-
 def _refuse_overwrite(path: str, force: bool) -> None:
     if os.path.exists(path) and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
@@ -52,11 +46,12 @@ def _atomic_write(path: str, text: str) -> None:
 def run(file, scenes_path, index, image, world_dir, split, backend, trace, show_path, model,
         explain_dir):
     """Run FILE.clv: print each top-level value; `expect` lines pass or fail (exit 1)."""
+    from clevrlang.program import parse_file
     from clevrlang.run import run_file
 
     if world_dir:
         scenes_path, image = _world_inputs(world_dir, split, index, scenes_path, image)
-    failures = run_file(file, _parse_file(file), scenes_path=scenes_path, index=index,
+    failures = run_file(file, parse_file(file), scenes_path=scenes_path, index=index,
                         image_path=image, backend_name=backend, trace=trace,
                         show_path=show_path, model=model, explain_dir=explain_dir,
                         echo=click.echo)
@@ -83,7 +78,9 @@ def _world_inputs(world_dir, split, index, scenes_path, image):
 @click.argument("file", type=click.Path())
 def check(file):
     """Type-check FILE.clv."""
-    program = _parse_file(file)
+    from clevrlang.program import parse_file
+
+    program = parse_file(file)
     click.echo(f"{file}: ok ({len(program.roots)} result(s), {len(program.nodes())} IR nodes)")
 
 
