@@ -5,7 +5,7 @@
 * :mod:`.compiler` -- a batch of programs -> one cached plan of batched module calls;
 * :mod:`.train`, :mod:`.session`, :mod:`.checkpoint` -- training (DDP-ready, resumable,
   ``clevr train learned``) and safetensors checkpoints;
-* :mod:`.pretrain`, :mod:`.aux` -- optional helpers from the world's free labels: stem
+* :mod:`.pretrain`, :mod:`.auxiliary` -- optional helpers from the world's free labels: stem
   pretraining on dense attributes, and set supervision of intermediate modules;
 * :mod:`.data`, :mod:`.toy` -- datasets from a world folder, or made up for tests;
 * :mod:`.backend`, :mod:`.explain` -- ``get_backend("learned")`` and saliency PNGs.

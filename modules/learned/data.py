@@ -129,7 +129,7 @@ def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | N
 def from_world(root, split: str, size: tuple[int, int], limit: int | None = None,
                progress: bool = True, sets: bool = False) -> QADataset:
     """The ``split`` of a world made by ``clevr world make`` (read through ``open_world``);
-    with ``sets``, also its scenes and each feature cell's owner (for :mod:`.aux`)."""
+    with ``sets``, also its scenes and each feature cell's owner (for :mod:`.auxiliary`)."""
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
@@ -156,7 +156,7 @@ def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progr
     cell of each object's centre."""
     from tqdm import tqdm
 
-    from clevrlang.modules.learned.aux import cell_owners, centre_cells
+    from clevrlang.modules.learned.auxiliary import cell_owners, centre_cells
     from clevrlang.modules.learned.stem import STRIDE
 
     by_name = {s.image_filename: s for s in world.scenes(split)}

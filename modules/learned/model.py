@@ -42,8 +42,8 @@ class ModelConfig:
     classifier_proj: int = 64
     classifier_hidden: int = 256
     classifier_pool: str = "max2"  # IEP's 2x2 max pool + flatten, or "global" (mean, max)
-    set_head: bool = False  # a 1x1 conv marking each set module's objects (see .aux)
-    count_head: bool = False  # a 1x1 conv mapping where each set's objects are centred (.aux)
+    set_head: bool = False  # a 1x1 conv marking each set module's objects (see .auxiliary)
+    count_head: bool = False  # a 1x1 conv mapping where each set's objects are centred (.auxiliary)
     image_skip: bool = False  # every module also sees the stem's features (TbD/FiLM-style)
     context: tuple[str, ...] = ()  # families whose modules read a summary of the whole map
     tokens: tuple[str, ...] = field(default_factory=module_tokens)
@@ -131,7 +131,7 @@ class NMN(nn.Module):
 
         With ``sets``, also per step the set head's (N, h, w) logit map and the count head's
         (N, h, w) density map for steps whose function yields objects, None for the others
-        and for a head the network lacks (see :mod:`.aux`).
+        and for a head the network lacks (see :mod:`.auxiliary`).
         """
         from clevrlang.modules.learned.compiler import run_plan
 

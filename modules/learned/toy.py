@@ -123,7 +123,7 @@ def toy_dataset(n_images: int, per_image: int, seed: int = 0, size=(128, 96), sp
     for i, raw in enumerate(raws):
         for node, answer in random_questions(Scene(raw, i), per_image, rng):
             triples.append((i, node, answer))
-    from clevrlang.modules.learned.aux import cell_owners, centre_cells
+    from clevrlang.modules.learned.auxiliary import cell_owners, centre_cells
     from clevrlang.modules.learned.stem import STRIDE
 
     grid = (size[1] // STRIDE, size[0] // STRIDE)

@@ -50,7 +50,7 @@ class TrainConfig:
     val_every: int = 500
     save_every: int = 100
     val_limit: int = 2000  # questions used by periodic validation (all at the end)
-    aux_weight: float = 0.0  # set supervision (see .aux); 0: answers only, as in the paper
+    aux_weight: float = 0.0  # set supervision (see .auxiliary); 0: answers only, as in the paper
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -170,7 +170,7 @@ class Trainer:
         model_config = model_config or ModelConfig()
         self.targets = None
         if self.cfg.aux_weight:
-            from clevrlang.modules.learned.aux import SetTargets
+            from clevrlang.modules.learned.auxiliary import SetTargets
 
             if not model_config.set_head:
                 raise UsageError("aux_weight needs a model built with set_head=True")
@@ -265,7 +265,7 @@ class Trainer:
             logits = self.net(images, plan)
             loss = F.cross_entropy(logits, targets)
         else:
-            from clevrlang.modules.learned.aux import density_loss, set_loss
+            from clevrlang.modules.learned.auxiliary import density_loss, set_loss
 
             logits, maps, density = self.net(images, plan, sets=True)
             if self.model.config.count_head:

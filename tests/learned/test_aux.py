@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from clevrlang.modules.learned.aux import SetTargets, cell_owners, set_loss
+from clevrlang.modules.learned.auxiliary import SetTargets, cell_owners, set_loss
 from clevrlang.modules.learned.model import NMN
 from clevrlang.modules.learned.train import TrainConfig, Trainer, batch_inputs
 
