@@ -15,9 +15,9 @@ __all__ = ["ClevrError", "Program", "parse", "load_scenes", "load_questions", "g
 def __getattr__(name):
     # Loaders and back ends are imported on first use, so `import clevrlang` stays light.
     if name in ("load_scenes", "load_questions"):
-        from clevrlang import data
+        from clevrlang import datafiles
 
-        return getattr(data, name)
+        return getattr(datafiles, name)
     if name in ("ask", "ask_top"):  # English -> Program (torch loads on the first question)
         from clevrlang import asking
 

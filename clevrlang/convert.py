@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 
-from clevrlang.data import load_questions, read_json
+from clevrlang.datafiles import load_questions, read_json
 from clevrlang.errors import DataError, shown
 from clevrlang.metadata import read_metadata
 from clevrlang.program import Program, parse

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from clevrlang.data import Question, scene_for
+from clevrlang.datafiles import Question, scene_for
 from clevrlang.errors import DataError, MissingFileError, UsageError, clip
 from clevrlang.runtime import Failure
 from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES

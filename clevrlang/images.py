@@ -117,7 +117,7 @@ def world_scene_of(image) -> "object | None":
 
 
 def _scenes_cached(path: str, mtime: float, _cache={}):
-    from clevrlang.data import load_scenes
+    from clevrlang.datafiles import load_scenes
 
     key = (path, mtime)
     if key not in _cache:

@@ -84,7 +84,7 @@ class Inputs:
 
     def __init__(self, scenes_path: str | None = None, index: int = 0,
                  image_path: str | None = None, images_dir: str | None = None):
-        from clevrlang.data import load_scenes
+        from clevrlang.datafiles import load_scenes
 
         self.scenes_path, self.index = scenes_path, index
         self.image_path, self.images_dir = image_path, images_dir
@@ -125,7 +125,7 @@ class Inputs:
     def _scene(self, meta: dict) -> Scene:
         if not _names_image(meta):
             return self._default_scene()
-        from clevrlang.data import Question, scene_for
+        from clevrlang.datafiles import Question, scene_for
 
         image = meta.get("image_filename") or f"image #{meta.get('image_index')}"
         if self.scenes is None:
@@ -146,7 +146,7 @@ class Inputs:
                                "world (its images are found beside it)")
             return self._beside(self._default_scene())
         if self.images_dir:
-            from clevrlang.data import Question
+            from clevrlang.datafiles import Question
             from clevrlang.evaluation import find_image
 
             try:

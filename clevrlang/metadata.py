@@ -46,7 +46,7 @@ def read_metadata(program) -> tuple[dict, list[dict]]:
             at = tok.start_pos + m.start(2) + e.pos
             raise DataError(f"bad #@ metadata: {e.msg}", Span(source, at, at + 1)) from None
         except (ValueError, RecursionError) as e:
-            from clevrlang.data import json_limit
+            from clevrlang.datafiles import json_limit
 
             why, at = json_limit(e, m.group(2))
             at = tok.start_pos + m.start(2) + (at or 0)

@@ -24,7 +24,7 @@ def choose_backend(backend_name: str | None, scenes_path: str | None, image_path
 
 
 def load_scene(path: str, index: int):
-    from clevrlang.data import load_scenes
+    from clevrlang.datafiles import load_scenes
 
     scenes = load_scenes(path)
     if not 0 <= index < len(scenes):

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from clevrlang.cli import main
 from clevrlang.compress.code import MAGIC, Code
-from clevrlang.data import load_questions, load_scenes
+from clevrlang.datafiles import load_questions, load_scenes
 from clevrlang.errors import ClevrError, ExitCode
 from clevrlang.formatting import format_text
 from clevrlang.images import load_image

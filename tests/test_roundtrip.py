@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from clevrlang import Program, get_backend, parse
 from clevrlang.clevr_json import normalize
-from clevrlang.data import scene_for
+from clevrlang.datafiles import scene_for
 from clevrlang.errors import ClevrError
 from clevrlang.ir import Node
 from clevrlang.vocabulary import ENUMS, FUNCTIONS, Type

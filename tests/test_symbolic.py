@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from clevrlang import Program, get_backend, load_scenes, parse
-from clevrlang.data import scene_for
+from clevrlang.datafiles import scene_for
 from clevrlang.errors import ExecutionError
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure, render

@@ -115,7 +115,7 @@ def predict_questions(questions: list, generator: ProgramGenerator | None = None
     Each copy keeps its raw record, so its question type (the table's column) and answer
     are still the file's.
     """
-    from clevrlang.data import Question
+    from clevrlang.datafiles import Question
 
     gen = generator or default_generator()
     chunks = range(0, len(questions), batch)

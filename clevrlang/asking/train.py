@@ -56,7 +56,7 @@ class Data:
 
 def load_data(world_dir, split: str, programs: int | None) -> Data:
     from clevrlang.cli.options import world_files
-    from clevrlang.data import load_questions, load_scenes, scene_for
+    from clevrlang.datafiles import load_questions, load_scenes, scene_for
 
     files = world_files(world_dir, split)
     if files.questions is None or files.scenes is None:

@@ -100,7 +100,7 @@ def eval_command(suite, questions_path, scenes_path, images_dir, world_dir, spli
         raise UsageError("--model names one back end's model; give one perception back end")
     outputs = list(_prediction_paths(predictions_path, backends).values())
     _refuse_overwrite(outputs + ([ablate_out] if ablate_out else []), force)
-    from clevrlang.data import load_questions, load_scenes
+    from clevrlang.datafiles import load_questions, load_scenes
 
     questions = load_questions(questions_path)[:limit]
     scenes = load_scenes(scenes_path) if scenes_path else None
@@ -153,7 +153,7 @@ def _backend_options(name: str, model, device: str) -> dict:
 def _ablate(questions, scenes, images_dir, options, png, force, json_out, progress):
     """The engineered back end's ablation on the same questions (truth from --scenes)."""
     from clevrlang.backends import get_backend
-    from clevrlang.data import scene_for
+    from clevrlang.datafiles import scene_for
     from clevrlang.evaluation import find_image
     from clevrlang.modules.engineered.ablation import ablate, format_table
     from clevrlang.modules.engineered.samples import Sample

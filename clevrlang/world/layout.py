@@ -251,7 +251,7 @@ class World:
             if not path.is_file():
                 raise DataError(f"split {split!r} has no scenes file", where=str(path),
                                 hint="CLEVR's test splits come without scenes")
-            from clevrlang.data import load_scenes
+            from clevrlang.datafiles import load_scenes
 
             self._scenes[split] = load_scenes(path)
         return self._scenes[split]
@@ -268,13 +268,13 @@ class World:
                         f"({len(scenes)} scenes)", where=str(self.scenes_path(split)))
 
     def questions(self, split: str) -> list:
-        """The split's questions (:class:`clevrlang.data.Question`); test splits lack answers."""
+        """The split's questions (:class:`clevrlang.datafiles.Question`); test splits lack answers."""
         if split not in self._questions:
             self._check_split(split)
             path = self.questions_path(split)
             if not path.is_file():
                 raise DataError(f"split {split!r} has no questions file", where=str(path))
-            from clevrlang.data import load_questions
+            from clevrlang.datafiles import load_questions
 
             self._questions[split] = load_questions(path)
         return self._questions[split]

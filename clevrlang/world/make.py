@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from clevrlang.data import read_json
+from clevrlang.datafiles import read_json
 from clevrlang.errors import DataError, UsageError
 from clevrlang.world import layout
 from clevrlang.world.render import RenderResult, annotate_scene, render

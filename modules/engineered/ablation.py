@@ -49,7 +49,7 @@ def ablate(model=None, world=None, split: str = "val", *, samples=None, question
 
     ``model``: an artefact folder, a Perception or an EngineeredBackend (default: the
     installed one). Data: a ``world`` folder's ``split`` (its questions, when it has them),
-    or ``samples`` (:class:`~.samples.Sample`) and ``questions`` (:class:`clevrlang.data.
+    or ``samples`` (:class:`~.samples.Sample`) and ``questions`` (:class:`clevrlang.datafiles.
     Question`). Without questions the table still shows the share of exact scene graphs.
     """
     from tqdm.auto import tqdm

@@ -108,7 +108,7 @@ def load_images(paths: Sequence[Path], size: tuple[int, int], cache: Path | None
 def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | None = None,
                cache: Path | None = None, progress: bool = True) -> QADataset:
     """A dataset from a CLEVR questions file and its image folder."""
-    from clevrlang.data import load_questions
+    from clevrlang.datafiles import load_questions
 
     questions = load_questions(questions_path)[:limit]
     names = sorted({q.image_filename for q in questions if q.image_filename})

@@ -37,7 +37,7 @@ class Batch:
     """One question set in both engines' forms, with the answers both must give."""
 
     name: str
-    questions: list  # clevrlang.data.Question, one per question (repeats share the object)
+    questions: list  # clevrlang.datafiles.Question, one per question (repeats share the object)
     scenes: list  # clevrlang.scene.Scene per question
     answers: list[str]
 
@@ -56,7 +56,7 @@ class Batch:
 def generator_batch(n: int = N) -> Batch:
     """Questions written by CLEVR's generator on its scenes, repeated to ``n``."""
     from clevrlang import load_questions, load_scenes
-    from clevrlang.data import scene_for
+    from clevrlang.datafiles import scene_for
 
     scenes = load_scenes(FIXTURE / "scenes.json")
     qs = load_questions(FIXTURE / "questions_released.json")
@@ -66,7 +66,7 @@ def generator_batch(n: int = N) -> Batch:
 
 def world_batch(n: int = N, images: int = 200) -> Batch:
     """Questions of this project's generator on its own scenes (10 per image), to ``n``."""
-    from clevrlang.data import Question
+    from clevrlang.datafiles import Question
     from clevrlang.scene import Scene
     from clevrlang.world.questions import QuestionGenerator
     from clevrlang.world.scenes import make_scene

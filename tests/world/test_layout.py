@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from clevrlang.backends import get_backend
-from clevrlang.data import scene_for
+from clevrlang.datafiles import scene_for
 from clevrlang.errors import DataError
 from clevrlang.scene import compute_relationships
 from clevrlang.world import layout
