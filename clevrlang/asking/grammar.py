@@ -6,6 +6,7 @@ functions. Decoding keeps a stack of the types still expected (an answer first);
 allowed when its output is the type on top and the program can still be finished within
 the length limit, so every finished token string is a well-typed program.
 
+>>> from clevrlang import parse
 >>> p = parse("scene() |> filter[red cube] |> count")
 >>> tokens_of(p.node)
 ['count', 'filter_shape[cube]', 'filter_color[red]', 'scene']

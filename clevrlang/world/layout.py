@@ -16,8 +16,8 @@ Every writer here is atomic: the bytes go to a hidden temporary file in the same
 which ``os.replace`` then renames, so a killed run never leaves a partial file under a final
 name (only ``.*.tmp-*`` leftovers, which :func:`remove_temp_files` sweeps).
 
->>> world = open_world("tests/fixtures/clevr_v1/CLEVR_v1.0")  # doctest: +SKIP
->>> world.splits(), world.image_path("val", 1).name  # doctest: +SKIP
+>>> world = open_world("tests/fixtures/clevr_v1/CLEVR_v1.0")  # a miniature of the download
+>>> world.splits(), world.image_path("val", 1).name
 (['train', 'val', 'test'], 'CLEVR_val_000001.png')
 """
 

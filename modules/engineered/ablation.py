@@ -6,8 +6,8 @@ accuracy is measured again; a first row has nothing replaced and a last row ever
 components' own accuracies (detection precision/recall at IoU 0.5, attribute accuracies,
 position and depth errors) come with it. The detector runs once; every row reuses its boxes.
 
->>> result = ablate("model", "world", split="val", limit=200)            # doctest: +SKIP
->>> print(format_table(result))                                         # doctest: +SKIP
+>>> result = ablate("model", "world", split="val", limit=200)  # a world; minutes  # doctest: +SKIP
+>>> print(format_table(result))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def plot(result: dict, path: str | os.PathLike) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from clevrlang.world.layout import write_atomic
+    from clevrlang.atomic import write_atomic
 
     rows = result["rows"]
     key = "qa_accuracy" if rows and rows[0]["qa_accuracy"] is not None else "scene_exact"

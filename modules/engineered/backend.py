@@ -5,9 +5,13 @@ back-projected positions, CLEVR's relations), which the symbolic executor answer
 a whole batch of programs in one vectorised plan. ``interpreter(image)`` gives the
 step-by-step interpreter for runs and traces: ``scene()`` and ``scene(image)`` both perceive.
 
->>> backend = EngineeredBackend()                                       # doctest: +SKIP
->>> backend.answer([parse("count(scene())").node], [image])             # doctest: +SKIP
-['4']
+>>> from clevrlang import parse
+>>> from clevrlang.world.render import render
+>>> from clevrlang.world.scenes import make_scene
+>>> image = render(make_scene(0, 1), 160, 120).image
+>>> backend = EngineeredBackend()  # ~15 s on a CPU  # doctest: +SKIP
+>>> backend.answer([parse("count(scene())")], [image])  # doctest: +SKIP
+['7']
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Pictures of what the engineered back end perceived: boxes with predicted attributes.
 
->>> from clevrlang.world.scenes import make_scene                    # doctest: +SKIP
->>> draw_scene(image, predicted, "out.png")                          # doctest: +SKIP
-PosixPath('out.png')
+>>> import tempfile
+>>> seen = {"objects": [{"bbox": [10, 8, 30, 28], "size": "large", "color": "red",
+...                      "material": "metal", "shape": "cube", "score": 0.93}]}
+>>> out = draw_scene(np.zeros((48, 64, 3), np.uint8), seen, f"{tempfile.mkdtemp()}/seen.png")
+>>> out.name, out.stat().st_size > 0
+('seen.png', True)
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def draw_scene(image: np.ndarray, scene: dict, path: str | os.PathLike, scale: i
     """Write ``image`` (enlarged ``scale`` times) with each object's box and label as a PNG."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from clevrlang.world.layout import write_atomic
+    from clevrlang.atomic import write_atomic
 
     im = Image.fromarray(np.asarray(image)[..., :3]).convert("RGB")
     im = im.resize((im.width * scale, im.height * scale), Image.Resampling.BILINEAR)

@@ -182,7 +182,7 @@ def write_yolo_dataset(root: Path, splits: dict[str, list[Sample]], names, class
 
     Files already there are kept (a resumed run does not rewrite them).
     """
-    from clevrlang.world.layout import write_atomic
+    from clevrlang.atomic import write_atomic
 
     root = Path(root).resolve()
     for split, samples in splits.items():

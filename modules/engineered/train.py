@@ -13,7 +13,7 @@ continues at the first unfinished one (and the detector at its last finished epo
    held-out images, whether the detector's class or the HOG SVM names shapes better, and
    the component metrics there; then ``manifest.json`` makes the folder loadable.
 
->>> train_engineered("world", "model", epochs=30, imgsz=192)  # doctest: +SKIP
+>>> train_engineered("world", "model", epochs=30, imgsz=192)  # an hour on a CPU  # doctest: +SKIP
 """
 
 from __future__ import annotations

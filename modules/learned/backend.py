@@ -5,9 +5,13 @@ one pass; each image appears once in the batch however many questions it has (id
 array objects are shared). The interpreter runs one program on one image node by node,
 its values are feature maps -- for traces and :meth:`LearnedBackend.explain`.
 
->>> backend = LearnedBackend()  # doctest: +SKIP  (the committed default checkpoint)
->>> backend.answer([parse("count(scene())")], [image])  # doctest: +SKIP
-['6']
+>>> from clevrlang import parse
+>>> from clevrlang.world.render import render
+>>> from clevrlang.world.scenes import make_scene
+>>> image = render(make_scene(0, 1), 160, 120).image
+>>> backend = LearnedBackend()  # the default checkpoint, installed with the package
+>>> backend.answer([parse("exist(scene())")], [image])
+['yes']
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``clevr train learned``: from a world folder to a checkpoint folder (what the CLI calls).
 
->>> train_world("/tmp/world", out="/tmp/ck", epochs=1)  # doctest: +SKIP
+>>> train_world("/tmp/world", out="/tmp/ck", epochs=1)  # minutes  # doctest: +SKIP
 """
 
 from __future__ import annotations
