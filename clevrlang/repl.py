@@ -307,10 +307,7 @@ def _world_inputs(world_dir: str, index: int, split: str | None):
     from clevrlang.world.layout import open_world
 
     world = open_world(world_dir)
-    splits = world.splits()
-    if split is None:
-        with_scenes = [s for s in splits if world.has_scenes(s)]
-        split = "val" if "val" in with_scenes else (with_scenes or splits or ["val"])[0]
+    split = split if split is not None else world.default_split()
     scene = world.scene(split, index) if world.has_scenes(split) else None
     image_path = None
     try:

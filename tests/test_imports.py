@@ -115,3 +115,16 @@ def test_library_imports_have_no_cycle():
     assert graph.number_of_edges() > graph.number_of_nodes() > 100  # it read the library
     found = cycles(graph)
     assert not found, "import cycles among library modules:\n  " + "\n  ".join(found)
+
+
+# Entry points that run the command line; everything else is library code the CLI calls.
+CLI_CALLERS = {"clevrlang.__main__", "clevrlang.demo"}
+
+
+def test_library_code_does_not_import_the_command_line():
+    graph = import_graph()
+    wrong = sorted((a, b) for a, b in graph.edges
+                   if (b == "clevrlang.cli" or b.startswith("clevrlang.cli."))
+                   and not a.startswith("clevrlang.cli") and a not in CLI_CALLERS)
+    assert not wrong, "library modules importing the CLI:\n  " + "\n  ".join(
+        f"{a} -> {b}" for a, b in wrong)

@@ -23,6 +23,7 @@ from clevrlang.asking import model as M
 from clevrlang.asking.decode import beam_search, pad, training_masks
 from clevrlang.asking.grammar import program_of, token_ids, tokens_of
 from clevrlang.asking.tokens import END, encode
+from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, UsageError
 from clevrlang.resume import resume_or_start, say_finished
 
@@ -55,8 +56,8 @@ class Data:
 
 
 def load_data(world_dir, split: str, programs: int | None) -> Data:
-    from clevrlang.cli.options import world_files
     from clevrlang.datafiles import load_questions, load_scenes, scene_for
+    from clevrlang.world.layout import world_files
 
     files = world_files(world_dir, split)
     if files.questions is None or files.scenes is None:
@@ -113,15 +114,6 @@ def rewards(samples: list[list[int]], answers: list[str], scenes: list) -> list[
     programs = [program_of(s).node for s in samples]
     got = get_backend("symbolic").answer(programs, scenes, errors="return")
     return [1.0 if isinstance(g, str) and g == a else 0.0 for g, a in zip(got, answers)]
-
-
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise UsageError(f"--device {device}: not a device", hint="auto, cpu or cuda") from None
 
 
 class Trainer:

@@ -8,7 +8,7 @@ import os
 import click
 
 from clevrlang.cli.options import (index_option, quiet_option, refuse_clash, scenes_option,
-                                     split_option, world_files, world_option)
+                                     split_option, world_option)
 from clevrlang.errors import ExitCode, UsageError
 
 
@@ -81,6 +81,8 @@ def eval_command(suite, questions_path, scenes_path, images_dir, world_dir, spli
     """
     backends = _backends(backend_spec)
     if world_dir:
+        from clevrlang.world.layout import world_files
+
         refuse_clash(world_dir, questions=questions_path, scenes=scenes_path, images=images_dir)
         w = world_files(world_dir, split)
         questions_path, scenes_path, images_dir = w.questions, w.scenes, w.images

@@ -8,7 +8,7 @@ import os
 import click
 
 from clevrlang.cli.options import (index_option, refuse_clash, scenes_option, split_option,
-                                     world_files, world_option)
+                                     world_option)
 from clevrlang.errors import ClevrError, ExitCode, UsageError
 
 
@@ -61,7 +61,7 @@ def run(file, scenes_path, index, image, world_dir, split, backend, trace, show_
 def _world_inputs(world_dir, split, index, scenes_path, image):
     """(scenes file, image) of image --index of a world; the image only when there are no
     scenes to find it beside (CLEVR's test split)."""
-    from clevrlang.world.layout import image_filename
+    from clevrlang.world.layout import image_filename, world_files
 
     refuse_clash(world_dir, scenes=scenes_path, image=image)
     w = world_files(world_dir, split)

@@ -7,9 +7,6 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-
 import click
 
 from clevrlang.errors import UsageError
@@ -51,38 +48,6 @@ def split_option(help: str = "The split of --world [default: val, else the first
 
 quiet_option = click.option("--quiet", "-q", is_flag=True,
                             help="No progress bars or log lines: results and errors only.")
-
-
-@dataclass(frozen=True)
-class WorldFiles:
-    """The files of one split of a world; None where the split has none (CLEVR's test)."""
-
-    root: str
-    split: str
-    scenes: str | None
-    questions: str | None
-    images: str | None  # the split's image folder
-
-
-def world_files(world_dir: str, split: str | None = None) -> WorldFiles:
-    """Where ``--world DIR --split S`` keeps its files (``scenes/CLEVR_<split>_scenes.json``,
-    ``questions/...``, ``images/<split>/``); the split defaults as the REPL's does."""
-    from clevrlang.world.layout import open_world
-
-    world = open_world(world_dir)
-    splits = world.splits()
-    if split is None:
-        with_scenes = [s for s in splits if world.has_scenes(s)]
-        split = "val" if "val" in with_scenes else (with_scenes or splits or ["val"])[0]
-    elif split not in splits:
-        raise UsageError(f"--split {split}: {world_dir} has no such split",
-                         hint=f"splits: {', '.join(splits) or 'none'}")
-    images = os.path.join(world.root, "images", split)
-    return WorldFiles(
-        root=str(world.root), split=split,
-        scenes=str(world.scenes_path(split)) if world.has_scenes(split) else None,
-        questions=str(world.questions_path(split)) if world.has_questions(split) else None,
-        images=images if os.path.isdir(images) else None)
 
 
 def refuse_clash(world_dir: str | None, **given) -> None:

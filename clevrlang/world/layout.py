@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -36,7 +37,7 @@ import numpy as np
 
 from clevrlang.atomic import TEMP_MARK as _TEMP_MARK
 from clevrlang.atomic import replacing, write_atomic
-from clevrlang.errors import DataError, MissingFileError
+from clevrlang.errors import DataError, MissingFileError, UsageError
 
 #: Split names of CLEVR v1.0 and CLEVR-CoGenT v1.0, in the order a listing shows them.
 KNOWN_SPLITS = ("train", "val", "test", "trainA", "valA", "valB", "testA", "testB")
@@ -226,6 +227,11 @@ class World:
         """The splits present (any of images, scenes or questions), CLEVR's order first."""
         return list(self._split_names)
 
+    def default_split(self) -> str:
+        """The split a command reads when none is named: ``val``, else the first with scenes."""
+        with_scenes = [s for s in self._split_names if self.has_scenes(s)]
+        return "val" if "val" in with_scenes else (with_scenes or self.splits() or ["val"])[0]
+
     def _check_split(self, split: str) -> None:
         if split not in self._split_names:
             have = ", ".join(self._split_names) or "none"
@@ -322,3 +328,32 @@ def open_world(root: str | os.PathLike) -> World:
     one level up when it holds exactly one such world (e.g. the ``CLEVR_v1.0`` folder).
     """
     return World(root)
+
+
+@dataclass(frozen=True)
+class WorldFiles:
+    """The files of one split of a world; None where the split has none (CLEVR's test)."""
+
+    root: str
+    split: str
+    scenes: str | None
+    questions: str | None
+    images: str | None  # the split's image folder
+
+
+def world_files(world_dir: str, split: str | None = None) -> WorldFiles:
+    """Where ``--world DIR --split S`` keeps its files (``scenes/CLEVR_<split>_scenes.json``,
+    ``questions/...``, ``images/<split>/``); the split defaults to :meth:`World.default_split`."""
+    world = open_world(world_dir)
+    splits = world.splits()
+    if split is None:
+        split = world.default_split()
+    elif split not in splits:
+        raise UsageError(f"--split {split}: {world_dir} has no such split",
+                         hint=f"splits: {', '.join(splits) or 'none'}")
+    images = os.path.join(world.root, "images", split)
+    return WorldFiles(
+        root=str(world.root), split=split,
+        scenes=str(world.scenes_path(split)) if world.has_scenes(split) else None,
+        questions=str(world.questions_path(split)) if world.has_questions(split) else None,
+        images=images if os.path.isdir(images) else None)
