@@ -41,7 +41,7 @@ class Guess:
 
 
 def default_model_path() -> str:
-    return str(resources.files("clevrlang.asking").joinpath("default", "model.safetensors"))
+    return str(resources.files("clevrlang.asking").joinpath("defaults", "model.safetensors"))
 
 
 class ProgramGenerator:

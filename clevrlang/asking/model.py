@@ -98,7 +98,8 @@ def read(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 
     where = os.fspath(path)
     if not os.path.exists(where):
-        raise MissingFileError("no such program generator file", where=where)
+        raise MissingFileError("no such program generator file", where=where,
+                               hint="make one with `clevr train programs --world W --out DIR`")
     try:
         with safe_open(where, "pt") as f:
             meta = f.metadata() or {}
