@@ -70,6 +70,19 @@ def centre_cells(objects: list, image_size: tuple[int, int], grid: tuple[int, in
     return out
 
 
+def centre_index(centres: list, width: int) -> np.ndarray:
+    """(n_images, most objects) int: each object's centre cell as a flat index into an
+    ``h x width`` grid, -1 after an image's last object.
+
+    >>> centre_index([np.array([[0, 1], [2, 3]]), np.zeros((0, 2), int)], 4).tolist()
+    [[1, 11], [-1, -1]]
+    """
+    out = np.full((len(centres), max((len(c) for c in centres), default=0)), -1, np.int64)
+    for i, c in enumerate(centres):
+        out[i, :len(c)] = c[:, 0] * width + c[:, 1]
+    return out
+
+
 def node_sets(scene, roots) -> dict:
     """node -> object bitmask for every Objects/Object node of ``roots`` on ``scene``."""
     interp = SceneInterpreter(scene)
@@ -86,9 +99,26 @@ class SetTargets:
             raise ValueError("set supervision needs scenes and instance masks (a world made "
                              "by `clevr world make`)")
         self.data = data
+        self.density = density
         if density:
             self._check_centres()
         self._sets: dict[int, dict] = {}  # question -> node -> bitmask (cached)
+        self._cells = None
+
+    def batch(self, questions: np.ndarray, slots: np.ndarray, images: np.ndarray, device=None):
+        """The plan of ``questions`` (question i on image slot ``slots[i]``, dataset image
+        ``images[slot]``) with its set maps and (with ``density``) count maps, or None:
+        what :meth:`build_both` makes from :func:`compile_batch`'s plan, by indexing arrays
+        built once per dataset (:meth:`.batching.ProgramTable.targets`)."""
+        table = self.data.program_table()
+        if table.bits is None:
+            table.attach_sets(self.data.scenes, self.data.image_ids)
+        cells = None
+        if self.density:
+            if self._cells is None:
+                self._cells = centre_index(self.data.centres, self.data.owners.shape[2])
+            cells = self._cells[images]
+        return table.targets(questions, slots, self.data.owners[images], cells, device)
 
     def sets_of(self, q: int) -> dict:
         got = self._sets.get(q)

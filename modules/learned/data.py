@@ -40,6 +40,7 @@ class QADataset:
     owners: np.ndarray | None = field(default=None, repr=False)  # (N, h, w) cell owners
     image_names: list | None = field(default=None, repr=False)  # file name of each image
     centres: list | None = field(default=None, repr=False)  # per image (n, 2) centre cells
+    table: object = field(default=None, repr=False, compare=False)  # see program_table
 
     @classmethod
     def build(cls, images: Sequence[np.ndarray] | np.ndarray, questions: Sequence[tuple],
@@ -75,6 +76,15 @@ class QADataset:
         return QADataset(self.images, self.image_ids[q], [self.nodes[i] for i in q],
                          self.answers[q], self.name, self.scenes, self.owners,
                          self.image_names, self.centres)
+
+    def program_table(self):
+        """The questions' programs as arrays, built once (:mod:`.batching`): a batch's plan
+        is then assembled by indexing instead of walking its programs."""
+        if self.table is None:
+            from clevrlang.modules.learned.batching import ProgramTable
+
+            self.table = ProgramTable(self.nodes)
+        return self.table
 
     def question_types(self) -> list[str]:
         return [n.op for n in self.nodes]

@@ -93,11 +93,13 @@ class Dist:
 
 
 def batch_inputs(data: QADataset, idx: np.ndarray, device, with_images: bool = False):
-    """Normalised images (each image once), the compiled plan and the answer targets (and
-    the dataset index of each image slot)."""
+    """Normalised images (each image once), the plan and the answer targets (and the
+    dataset index of each image slot). Images cross to the device as uint8 (a quarter of
+    the bytes) and are normalised there; the plan is assembled from the dataset's
+    :meth:`~.data.QADataset.program_table`, on the device."""
     uniq, slots = np.unique(data.image_ids[idx], return_inverse=True)
-    images = normalize(torch.from_numpy(data.images[uniq])).to(device)
-    plan = compile_batch([data.nodes[i] for i in idx], slots.tolist())
+    images = normalize(torch.from_numpy(data.images[uniq]).to(device))
+    plan = data.program_table().plan(idx, slots, device)
     out = images, plan, torch.from_numpy(data.answers[idx]).to(device)
     return (*out, uniq) if with_images else out
 
@@ -258,21 +260,20 @@ class Trainer:
 
     def train_step(self, step: int, total: int) -> tuple[float, float]:
         idx = self.batch_indices(step)
-        images, plan, targets, uniq = batch_inputs(self.train_data, idx, self.dist.device, True)
         for g in self.optimizer.param_groups:
             g["lr"] = lr_at(step, total, self.cfg)
         if self.targets is None:
+            images, plan, targets = batch_inputs(self.train_data, idx, self.dist.device)
             logits = self.net(images, plan)
             loss = F.cross_entropy(logits, targets)
         else:
             from clevrlang.modules.learned.auxiliary import density_loss, set_loss
 
+            images, plan, targets, masks, counts = self.aux_inputs(idx)
             logits, maps, density = self.net(images, plan, sets=True)
-            if self.model.config.count_head:
-                masks, counts = self.targets.build_both(plan, idx, uniq)
-                aux = set_loss(maps, masks) + density_loss(density, counts)
-            else:
-                aux = set_loss(maps, self.targets.build(plan, idx, uniq))
+            aux = set_loss(maps, masks)
+            if counts is not None:
+                aux = aux + density_loss(density, counts)
             loss = F.cross_entropy(logits, targets) + self.cfg.aux_weight * aux
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -282,6 +283,15 @@ class Trainer:
         self.optimizer.step()
         acc = (logits.argmax(1) == targets).float().mean()
         return float(loss.detach()), float(acc)
+
+    def aux_inputs(self, idx: np.ndarray):
+        """Images, plan, answers, and the set and count maps (None without a count head)
+        of questions ``idx``, everything on this process's device."""
+        data, device = self.train_data, self.dist.device
+        uniq, slots = np.unique(data.image_ids[idx], return_inverse=True)
+        images = normalize(torch.from_numpy(data.images[uniq]).to(device))
+        plan, masks, counts = self.targets.batch(idx, slots, uniq, device)
+        return images, plan, torch.from_numpy(data.answers[idx]).to(device), masks, counts
 
     def run(self, stop_after: int | None = None) -> dict:
         """Train to the end (or, for tests, return right after ``stop_after`` steps as if
