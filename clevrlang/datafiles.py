@@ -107,7 +107,7 @@ class Question:
 
     @property
     def text(self) -> str:
-        return self._field("question", str, "")
+        return self._field("question", str) or ""
 
     @property
     def family(self) -> int | None:

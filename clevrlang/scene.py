@@ -49,6 +49,18 @@ def compute_relationships(objects: list[dict], directions: dict, eps: float = RE
     return out
 
 
+def _vector(value) -> np.ndarray | None:
+    """``value`` as a float64 3-vector if it is a list of 3 numbers, else None."""
+    if not isinstance(value, list) or len(value) != 3 \
+            or any(isinstance(x, (bool, str)) for x in value):
+        return None
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):  # ragged lists, 10**400
+        return None
+    return v if v.shape == (3,) else None
+
+
 @dataclass(eq=False)
 class Scene:
     """One validated scene. ``raw`` is the JSON dict as read (never modified)."""
@@ -68,6 +80,9 @@ class Scene:
             raise self._fail("missing 'objects' list")
         if len(objects) > MAX_OBJECTS:
             raise self._fail(f"{len(objects)} objects; at most {MAX_OBJECTS} are supported")
+        for key in ("image_filename", "split"):  # image paths are built from them
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise self._fail(f"'{key}' must be a string, found {shown(raw[key])}")
         codes = np.zeros((len(objects), len(ATTRIBUTES)), dtype=np.int8)
         for i, obj in enumerate(objects):
             if not isinstance(obj, dict):
@@ -89,27 +104,29 @@ class Scene:
     def _relation_masks(self, objects) -> np.ndarray:
         rels = self.raw.get("relationships")
         if rels is None:
-            if "directions" not in self.raw:
+            directions = self.raw.get("directions")
+            if not isinstance(directions, dict):
                 raise self._fail("has neither 'relationships' nor 'directions' to compute them")
             for i, o in enumerate(objects):
-                if len(o.get("3d_coords", ())) != 3:
-                    raise self._fail(f"object {i} has no '3d_coords' to compute relationships")
-            missing = [r for r in RELATIONS if r not in self.raw["directions"]]
+                if _vector(o.get("3d_coords")) is None:
+                    raise self._fail(f"object {i} has no '3d_coords' (3 numbers) to compute "
+                                     "relationships")
+            missing = [r for r in RELATIONS if _vector(directions.get(r)) is None]
             if missing:
-                raise self._fail(f"'directions' lacks {', '.join(missing)}")
-            rels = compute_relationships(objects, self.raw["directions"])
+                raise self._fail(f"'directions' lacks {', '.join(missing)} (3 numbers each)")
+            rels = compute_relationships(objects, directions)
         masks = np.zeros((len(RELATIONS), len(objects)), dtype=np.int64)
         for r, rel in enumerate(RELATIONS):
             lists = rels.get(rel) if isinstance(rels, dict) else None
             if not isinstance(lists, list) or len(lists) != len(objects):
                 raise self._fail(f"relationships['{rel}'] must list one entry per object")
             for i, related in enumerate(lists):
-                try:
-                    masks[r, i] = sum(1 << int(j) for j in set(related))
-                except (TypeError, ValueError):
-                    raise self._fail(f"relationships['{rel}'][{i}] must be object indices") from None
-                if any(not 0 <= int(j) < len(objects) for j in related):
+                if not isinstance(related, list) or not all(
+                        type(j) is int for j in related):  # no bool, float or string
+                    raise self._fail(f"relationships['{rel}'][{i}] must be object indices")
+                if any(not 0 <= j < len(objects) for j in related):
                     raise self._fail(f"relationships['{rel}'][{i}] names a missing object")
+                masks[r, i] = sum(1 << j for j in set(related))
         return masks
 
     @property
