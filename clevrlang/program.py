@@ -21,7 +21,7 @@ from clevrlang.ir import CONST, Node, postorder, verify
 from clevrlang.parser import parse_module
 from clevrlang.printing import layout
 from clevrlang.syntax import Module
-from clevrlang.vocabulary import Type
+from clevrlang.vocabulary import Type, render_value
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,13 +99,12 @@ def check_module(module: Module) -> Program:
 
 
 def format_value(value, type: Type | None = None) -> str:
-    """A constant as .clv text: yes/no, numbers, bare attribute values, quoted strings."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
+    """A constant as .clv text: an answer word (yes/no, numbers, bare attribute values,
+    :func:`render_value`), a quoted string, or a float written in full."""
     if isinstance(value, str) and type is Type.STR:
         escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return f'"{escaped}"'
-    return repr(value) if isinstance(value, float) else str(value)
+    return repr(value) if isinstance(value, float) else render_value(value)
 
 
 class _Printer:

@@ -82,11 +82,7 @@ class Interpreter:
         return codecs.metric(node.op, a, b)
 
 
-def render(value, type_=None) -> str:
-    """A value as CLEVR's answer string where it has one (``True`` -> ``"yes"``)."""
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return render_value(value)
+render = render_value  # a value as CLEVR's answer string (``True`` -> ``"yes"``)
 
 
 def explain(err: Exception) -> str:

@@ -156,6 +156,7 @@ class Function:
     doc: str = ""
     family: str = ""  # filter, query, same, equal, compare, relate, set, codec, metric, ...
     attribute: str | None = None  # the object attribute a filter/query/same/equal_* reads
+    operator: str | None = None  # set/equal/compare: a key of clevrlang.semantics.OPERATORS
     clevr: bool = False  # one of CLEVR's 27 executable functions (JSON-convertible)
     optional_inputs: int = 0  # trailing inputs that may be left out (scene's image)
     terminal: bool = False
@@ -194,6 +195,14 @@ _DOCS = {
 }
 
 
+#: CLEVR's binary functions whose name does not say their family: (family, operator).
+_BINARY = {
+    "union": ("set", "or"), "intersect": ("set", "and"), "equal_integer": ("compare", "eq"),
+    "less_than": ("compare", "lt"), "greater_than": ("compare", "gt"),
+    "equal_object": ("equal", "eq"),
+}
+
+
 def _clevr_functions() -> dict[str, Function]:
     out: dict[str, Function] = {}
     for f in METADATA["functions"]:
@@ -202,20 +211,18 @@ def _clevr_functions() -> dict[str, Function]:
             continue
         inputs = tuple(CLEVR_TYPE_NAMES[t] for t in f["inputs"])
         params = tuple(Param(CLEVR_TYPE_NAMES[t]) for t in f.get("side_inputs", []))
+        # The one place CLEVR's names are taken apart: ``<family>_<attribute>``, and the
+        # binary functions' family and operator from _BINARY.
         head, _, tail = name.partition("_")
         attribute = tail if tail in ATTRIBUTE_TYPES else None
-        family = head if attribute else name
-        if name in ("less_than", "greater_than", "equal_integer"):
-            family = "compare"
-        if name == "equal_object":
-            family = "equal"
-        if name in ("union", "intersect"):
-            family = "set"
+        family, operator = _BINARY.get(name, (head if attribute else name, None))
+        if family == "equal":
+            operator = "eq"
         key = family if attribute else name
         doc = _DOCS.get(key, _DOCS.get(name, "")).format(attr=attribute)
         out[name] = Function(
             name=name, inputs=inputs, output=CLEVR_TYPE_NAMES[f["output"]], params=params,
-            doc=doc, family=family, attribute=attribute, clevr=True,
+            doc=doc, family=family, attribute=attribute, operator=operator, clevr=True,
             terminal=bool(f.get("terminal")),
         )
     # In clevrlang, scene optionally takes the image it describes.
@@ -258,6 +265,18 @@ _EXTRA = [
 ]
 
 FUNCTIONS: dict[str, Function] = {**_clevr_functions(), **{f.name: f for f in _EXTRA}}
+
+def function_for(family: str, attribute: str) -> Function:
+    """The function of ``family`` that reads ``attribute``, so no code builds its name.
+
+    >>> function_for("filter", "color").name, function_for("query", "shape").name
+    ('filter_color', 'query_shape')
+    """
+    for f in FUNCTIONS.values():
+        if f.family == family and f.attribute == attribute:
+            return f
+    raise KeyError(f"no {family} function reads {attribute}")
+
 
 #: The 27 executable CLEVR functions, in metadata order.
 CLEVR_FUNCTIONS: tuple[str, ...] = tuple(n for n, f in FUNCTIONS.items() if f.clevr)
@@ -324,8 +343,20 @@ class Vocabulary:
                       | {"filter", "let", "def", "expect", "yes", "no"})
 
 
-def render_value(value) -> str:
-    """A Python value as CLEVR's answer string (True -> "yes", 3 -> "3", "red" -> "red")."""
+def render_value(value, type: Type | None = None) -> str:
+    """A value as CLEVR's answer string: the one renderer of answers, for every executor.
+
+    >>> render_value(True), render_value(3), render_value("red"), render_value(0.91234)
+    ('yes', '3', 'red', '0.9123')
+    >>> render_value(2, Type.OBJECT), render_value(0b101, Type.OBJECTS)
+    ('#2', '{#0, #2}')
+    """
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if type is Type.OBJECT:  # an object's index, an object set's bitmask
+        return f"#{value}"
+    if type is Type.OBJECTS:
+        return "{" + ", ".join(f"#{i}" for i in range(value.bit_length()) if value >> i & 1) + "}"
     return str(value)

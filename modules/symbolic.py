@@ -14,11 +14,11 @@ Values: an object set is an int bitmask, an object its index, attributes their n
 
 from __future__ import annotations
 
+from clevrlang import semantics
 from clevrlang.errors import ExecutionError
 from clevrlang.ir import Node
 from clevrlang.runtime import Interpreter, render
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import ATTRIBUTES, RELATIONS
 
 
 def _bits(mask: int) -> list[int]:
@@ -26,7 +26,8 @@ def _bits(mask: int) -> list[int]:
 
 
 class SceneInterpreter(Interpreter):
-    """One program on one :class:`Scene` (``context``). One method per function family."""
+    """One program on one :class:`Scene` (``context``): the kernels of
+    :mod:`clevrlang.semantics`, plus the current scene and why unique failed."""
 
     name = "symbolic"
 
@@ -48,58 +49,27 @@ class SceneInterpreter(Interpreter):
             raise ExecutionError("no current scene: give --scene (or --image with a "
                                  "perception back end)")
         self.context = scene
-        return (1 << scene.n) - 1
+        return semantics.apply(node.function, self._scene_row())
 
-    def _attr(self, node: Node) -> int:
-        return ATTRIBUTES.index(node.function.attribute)
-
-    def op_filter(self, node: Node, objs: int) -> int:
-        a = self._attr(node)
-        from clevrlang.vocabulary import ATTRIBUTE_TYPES, ENUMS
-
-        code = ENUMS[ATTRIBUTE_TYPES[ATTRIBUTES[a]]].index(node.values[0])
-        return objs & int(self.context.attr_masks[a, code])
-
-    def op_unique(self, node: Node, objs: int) -> int:
-        ids = _bits(objs)
-        if len(ids) != 1:
+    def call(self, node: Node, args: list):
+        # Every CLEVR function but scene (which sets the current scene) is its kernel in
+        # clevrlang.semantics on the current scene's lookup row.
+        f = node.function
+        if f is None or not f.clevr or f.family == "scene":
+            return super().call(node, args)
+        value = semantics.evaluate(f, self._scene_row(), node.values, args)
+        if value is None:
+            ids = _bits(args[0])
             raise ExecutionError(f"unique needs exactly one object, found {len(ids)}"
                                  + (f" ({', '.join(f'#{i}' for i in ids)})" if ids else ""))
-        return ids[0]
+        return value
 
-    def op_relate(self, node: Node, obj: int) -> int:
-        return int(self.context.relate[RELATIONS.index(node.values[0]), obj])
+    _row_of = None  # the scene _row was read from
 
-    def op_set(self, node: Node, a: int, b: int) -> int:
-        return a | b if node.op == "union" else a & b
-
-    def op_count(self, node: Node, objs: int) -> int:
-        return objs.bit_count()
-
-    def op_exist(self, node: Node, objs: int) -> bool:
-        return objs != 0
-
-    def op_query(self, node: Node, obj: int) -> str:
-        return self.context.objects[obj][node.function.attribute]
-
-    def op_same(self, node: Node, obj: int) -> int:
-        a = self._attr(node)
-        codes = self.context.codes
-        mask = 0
-        for j in range(self.context.n):
-            if j != obj and codes[j, a] == codes[obj, a]:
-                mask |= 1 << j
-        return mask
-
-    def op_equal(self, node: Node, a, b) -> bool:
-        return a == b
-
-    def op_compare(self, node: Node, a: int, b: int) -> bool:
-        if node.op == "less_than":
-            return a < b
-        if node.op == "greater_than":
-            return a > b
-        return a == b
+    def _scene_row(self) -> list[int]:
+        if self._row_of is not self.context:
+            self._row, self._row_of = semantics.scene_row(self.context), self.context
+        return self._row
 
     def describe(self, node: Node, value) -> str:
         """A node's value for traces: object sets with ids and attributes."""

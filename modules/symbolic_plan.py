@@ -27,27 +27,27 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from clevrlang import semantics
 from clevrlang.errors import ExecutionError, UsageError
 from clevrlang.ir import CONST, Node
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure
-from clevrlang.scene import N_COMBOS, ROW_BLOCK, Scene, combo_id
-from clevrlang.vocabulary import ATTRIBUTES, ENUMS, RELATIONS, Type
+from clevrlang.scene import Scene, combo_id
+from clevrlang.vocabulary import ENUMS, Type, render_value
 
 if TYPE_CHECKING:
     from clevrlang.program import Program
 
-# Row families (the batched counterpart of the interpreter's op_* methods); < 16.
-CONST_, SELECT, FILTER, UNIQUE, LOOKUP, PICK, UNION, INTERSECT, COUNT, EXIST, EQUAL, LESS, \
-    GREATER = range(13)
-_UNARY = {"unique": UNIQUE, "count": COUNT, "exist": EXIST}
-_BINARY = {"union": UNION, "intersect": INTERSECT, "less_than": LESS, "greater_than": GREATER,
-           "equal_integer": EQUAL}
-
-# Where Scene.lookup_row keeps what: filter-combination masks, then a block per object.
-_REL_AT = N_COMBOS                      # block[r]: objects in relation r to this one
-_SAME_AT = _REL_AT + len(RELATIONS)      # block[4 + a]: others sharing its attribute a
-_CODE_AT = _SAME_AT + len(ATTRIBUTES)    # block[8 + a]: its attribute a's value code
+# Row families: the kernels of clevrlang.semantics, plus constants and PICK (lookup fused
+# with the unique that gives its object); each fits in the key's 4 family bits.
+_FAMILIES = ("const", "select", "filter", "lookup", "pick", *semantics.UNARY,
+             *semantics.OPERATORS)
+assert len(_FAMILIES) <= 16, _FAMILIES
+CONST_, SELECT, FILTER, LOOKUP, PICK, UNIQUE = range(6)
+_CODE = {k: i for i, k in enumerate(_FAMILIES)}
+_SCENE_KERNELS = {_CODE[k]: f for k, f in semantics.SCENE_KERNELS.items()}  # (table, at, a)
+_BINARY = {_CODE[k]: f for k, f in semantics.OPERATORS.items()}
+_UNARY = {_CODE[k]: f for k, f in semantics.UNARY.items() if k != "unique"}
 _LOOKUP_ROW = attrgetter("lookup_row")
 
 # 16-byte records: NumPy gathers those as fast as plain integers (20 bytes: 30x slower).
@@ -96,28 +96,16 @@ def _row_of(node: Node) -> tuple[int, int, tuple[Node, ...]]:
     if node.op == CONST:
         return CONST_, _const_code(node), ()
     f = _check(node)
-    if node.op == "scene":
-        return SELECT, 0, ()  # combination 0 ("any" everywhere) is every object
-    if f.family == "filter":
+    kernel = semantics.kernel_of(f)
+    if kernel == "filter":  # a chain of filters is one combination
         chain, base = _filter_chain(node)
         if base.op == "scene" and not base.inputs:
             return SELECT, combo_id(chain), ()
         return FILTER, combo_id(chain), (base,)
-    if node.op == "relate" or f.family in ("same", "query"):
-        if node.op == "relate":
-            at = _REL_AT + RELATIONS.index(node.values[0])
-        else:
-            at = (_SAME_AT if f.family == "same" else _CODE_AT) + ATTRIBUTES.index(f.attribute)
-        obj = node.inputs[0]
-        if obj.op == "unique":  # fused: look up from the set, checking it is one object
-            return PICK, at, obj.inputs
-        return LOOKUP, at, node.inputs
-    if f.family == "equal":
-        return EQUAL, 0, node.inputs
-    family = _UNARY.get(node.op, _BINARY.get(node.op))
-    if family is None:  # pragma: no cover - every CLEVR function is handled above
-        raise AssertionError(f"no row family for {node.op}")
-    return family, 0, node.inputs
+    if kernel == "lookup" and node.inputs[0].op == "unique":
+        # fused: look up from the set, checking it is one object
+        return PICK, semantics.param(f, node.values), node.inputs[0].inputs
+    return _CODE[kernel], semantics.param(f, node.values), node.inputs
 
 
 def compile_program(root: Node) -> bytes:
@@ -244,35 +232,29 @@ def _run_group(f: int, g: slice, cols, val, bad, table) -> None:
         val[out] = param[g]
         return
     if f == SELECT:
-        val[out] = table[at[g]]
+        val[out] = semantics.select(table, at[g])
         return
     a = val[in0[g]]
-    if f == FILTER:
-        val[out] = a & table[at[g]]
-    elif f == LOOKUP:
-        val[out] = table[at[g] + a * ROW_BLOCK]
-    elif f == UNIQUE:
+    if f == UNIQUE:
         val[out] = _only_object(a, out, bad, root_rows)
     elif f == PICK:
-        val[out] = table[at[g] + _only_object(a, out, bad, root_rows) * ROW_BLOCK]
-    elif f == COUNT:
-        val[out] = np.bitwise_count(a)
-    elif f == EXIST:
-        val[out] = a != 0
+        val[out] = semantics.lookup(table, at[g], _only_object(a, out, bad, root_rows))
+    elif f in _BINARY:
+        val[out] = _BINARY[f](a, val[out + in1[g]])
+    elif f in _UNARY:
+        val[out] = _UNARY[f](a)
     else:
-        b = val[out + in1[g]]
-        val[out] = (a | b if f == UNION else a & b if f == INTERSECT else a == b if f == EQUAL
-                    else a < b if f == LESS else a > b)
+        val[out] = _SCENE_KERNELS[f](table, at[g], a)
 
 
 def _only_object(objs, rows, bad, root_rows) -> np.ndarray:
     """``unique`` of each set. For a single bit, popcount(m - 1) is its position; a failed
     one gets object 0 (so later lookups stay in range) and sends its question (the first
     root at or after its row) to the interpreter."""
-    single = np.bitwise_count(objs) == 1
+    single = semantics.popcount(objs) == 1
     if not single.all():
         bad[np.searchsorted(root_rows, rows[~single])] = True
-    return np.where(single, np.bitwise_count(objs - 1), 0)
+    return np.where(single, semantics.single(objs), 0)
 
 
 def _answers(roots, scenes, values, kinds, bad) -> list:
@@ -297,12 +279,8 @@ def _node(root: Node | Program) -> Node:
 def _render(t: Type, v: int, root: Node) -> str:
     """Values that are not CLEVR answer words: big integers, objects, object sets."""
     if root.op == CONST:  # the table holds it clamped to int32
-        return str(root.values[0])
-    if t is Type.OBJECT:
-        return f"#{v}"
-    if t is Type.OBJECTS:
-        return "{" + ", ".join(f"#{i}" for i in range(64) if v >> i & 1) + "}"
-    return str(v)
+        return render_value(root.values[0], t)
+    return render_value(v, t)
 
 
 _KINDS = tuple(Type)
@@ -313,8 +291,8 @@ def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Answer words of every result type in one array, where each type's words start
     (-1: a type without words) and how many it has; integer codes index them."""
     lists = {t: list(vs) for t, vs in ENUMS.items()}
-    lists[Type.BOOL] = ["no", "yes"]
-    lists[Type.INT] = [str(i) for i in range(64)]
+    lists[Type.BOOL] = [render_value(False), render_value(True)]
+    lists[Type.INT] = [render_value(i) for i in range(64)]
     start = np.full(len(_KINDS), -1, dtype=np.int64)
     size = np.ones(len(_KINDS), dtype=np.int64)
     words: list[str] = []

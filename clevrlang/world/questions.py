@@ -33,7 +33,8 @@ from typing import Iterable, Sequence
 from clevrlang.errors import DataError, ExecutionError
 from clevrlang.ir import Node
 from clevrlang.scene import Scene
-from clevrlang.world.search import Search, SceneIndex, answer_string
+from clevrlang.vocabulary import render_value
+from clevrlang.world.search import Search, SceneIndex
 from clevrlang.world.templates import Template, load_templates, render_text
 
 RESET_EVERY = 250  # CLEVR's --reset_counts_every
@@ -136,7 +137,7 @@ class QuestionGenerator:
                 continue
             search = Search(template, index, allowed, rng)
             if search.run():
-                balance.record(family, answer_string(search.out[-1]))
+                balance.record(family, render_value(search.out[-1]))
                 found.append((template, search))
         questions = [self._question(t, s, raw, rng, first_index + i)
                      for i, (t, s) in enumerate(found)]
@@ -164,7 +165,7 @@ class QuestionGenerator:
         return {
             "question": text,
             "program": search.program(),
-            "answer": answer_string(search.out[-1]),
+            "answer": render_value(search.out[-1]),
             "question_family_index": template.family,
             "template_filename": template.filename,
             "image_index": _image_index(raw),

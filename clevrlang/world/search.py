@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from clevrlang import semantics
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
+from clevrlang.vocabulary import (ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, RELATIONS,
+                                  function_for, render_value)
 from clevrlang.world.templates import NULL_OTHER, NULL_SHAPE, Step, Template
 
 INVALID = None  # the value of a step whose unique failed
@@ -48,8 +50,7 @@ class SceneIndex:
         self.values = [tuple(domains[a][c] for a, c in enumerate(row)) for row in codes]
         self.attr_mask = [{v: masks[a][k] for k, v in enumerate(d)} for a, d in enumerate(domains)]
         self.relate = {rel: scene.relate[r].tolist() for r, rel in enumerate(RELATIONS)}
-        self.same = [[masks[a][row[a]] & ~(1 << i) for i, row in enumerate(codes)]
-                     for a in range(len(ATTRIBUTES))]
+        self.row = semantics.scene_row(scene)  # what the functions read (clevrlang.semantics)
         table: dict[tuple, int] = {}
         for vals in self.values:
             for m in range(16):
@@ -82,13 +83,8 @@ class SceneIndex:
 
 
 def _final(kind: str | None, r: int):
-    if kind is None:
-        return r
-    if kind == "unique":
-        return r.bit_length() - 1 if r.bit_count() == 1 else INVALID
-    if kind == "count":
-        return r.bit_count()
-    return r != 0
+    """A filter step's closing function (unique, count, exist, or none) on its set."""
+    return r if kind is None else semantics.evaluate(FUNCTIONS[kind], None, (), (r,))
 
 
 class Search:
@@ -135,7 +131,7 @@ class Search:
 
     def _accept(self) -> bool:
         answer = self.out[-1]
-        if answer_string(answer) not in self.allowed:
+        if render_value(answer) not in self.allowed:
             return False
         # CLEVR's is_degenerate: replacing a relate by the whole scene changes nothing.
         return not any(sh[-1] is not INVALID and sh[-1] == answer for sh in self.shadow)
@@ -212,12 +208,8 @@ class Search:
         if kind == "relate_filter":
             rel, _, m = opt
             return _final(step.final, idx.relate[rel][xs[0]] & m)
-        op = step.op
-        if kind == "param":
-            if op == "relate":
-                return idx.relate[opt][xs[0]]
-            return xs[0] & idx.attr_mask[ATTRIBUTES.index(op[7:])][opt]
-        return _plain(op, xs, idx)
+        return semantics.evaluate(FUNCTIONS[step.op], idx.row,
+                                  (opt,) if kind == "param" else (), xs)
 
     def _shadow(self, r: int, step: Step, opt, t: int):
         """Step ``t``'s output when raw relate number ``r`` is replaced by scene()."""
@@ -261,7 +253,7 @@ class Search:
                     prev = len(prog) - 1
                 for attr, v in zip(ATTRIBUTES, opt[-2]):
                     if v is not None:
-                        add(f"filter_{attr}", [prev], [v])
+                        add(function_for("filter", attr).name, [prev], [v])
                         prev = len(prog) - 1
                 if step.final:
                     add(step.final, [base + len(prog) - start], [])
@@ -269,39 +261,3 @@ class Search:
                 add(step.op, [pos[j] for j in step.inputs], [opt] if step.kind == "param" else [])
             pos.append(len(prog) - 1)
         return prog
-
-
-def _plain(op: str, xs: list, idx: SceneIndex):
-    if op == "scene":
-        return idx.full
-    head, _, attr = op.partition("_")
-    if head == "query":
-        return idx.values[xs[0]][ATTRIBUTES.index(attr)]
-    if head == "same":
-        return idx.same[ATTRIBUTES.index(attr)][xs[0]]
-    if op == "union":
-        return xs[0] | xs[1]
-    if op == "intersect":
-        return xs[0] & xs[1]
-    if op == "count":
-        return xs[0].bit_count()
-    if op == "exist":
-        return xs[0] != 0
-    if op == "unique":
-        return _final("unique", xs[0])
-    if head == "equal":
-        return xs[0] == xs[1]
-    if op == "less_than":
-        return xs[0] < xs[1]
-    if op == "greater_than":
-        return xs[0] > xs[1]
-    raise AssertionError(f"no template uses {op!r} as a plain step")
-
-
-def answer_string(value) -> str:
-    """CLEVR's answer string for a step output (True -> "yes", 3 -> "3")."""
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return str(value)
