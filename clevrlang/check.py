@@ -15,7 +15,7 @@ from clevrlang.errors import ClevrTypeError, Span
 from clevrlang.ir import PARAM, Node
 from clevrlang.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES, Function, Type,
-    attribute_of, canonical_value, type_of_value,
+    attribute_of, canonical_value, function_for, type_of_value,
 )
 
 _ORDINALS = ("1st", "2nd", "3rd", "4th")
@@ -281,11 +281,12 @@ class Checker:
                     raise ClevrTypeError(f"two {attr} values in one filter: "
                                          f"'{chosen[attr].name}' and '{word.name}'", word.span)
                 chosen[attr] = word
-        f_in = FUNCTIONS["filter_color"]  # every filter_* takes Objects
+        f_in = function_for("filter", ATTRIBUTES[0])  # every filter_* takes Objects
         (node,) = yield from self._inputs(f_in, S.Call(e.func, (), e.args, e.span, e.piped), env)
         for attr in ATTRIBUTES:
             if attr in chosen:
-                node = Node.make(f"filter_{attr}", (canonical_value(chosen[attr].name),), (node,))
+                node = Node.make(function_for("filter", attr).name,
+                                 (canonical_value(chosen[attr].name),), (node,))
         return node
 
     def _call_def(self, e: S.Call, env):

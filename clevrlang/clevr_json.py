@@ -163,15 +163,17 @@ def _layout_names(nodes: list, built: list[Node]) -> list[tuple[Node, str]]:
 
 
 def _describe(node: Node) -> str:
-    """A readable let name: ``red_metal_sphere`` for unique(filter...(...)), else the op."""
+    """A readable let name: ``red_metal_sphere`` for unique(filter...(...)), else the op (its
+    family when it reads an attribute: ``same``, ``query``)."""
     words = []
     n = node.inputs[0] if node.op == "unique" and node.inputs else node
-    while n.op.startswith("filter_") and n.values:
+    while n.function is not None and n.function.family == "filter":
         words.insert(0, str(n.values[0]))
         n = n.inputs[0]
     if words:
         return "_".join(words)
-    return {"unique": "obj", "scene": "objs"}.get(node.op, node.op.split("_")[0])
+    f = node.function
+    return {"unique": "obj", "scene": "objs"}.get(node.op, f.family if f.attribute else f.name)
 
 
 def _fresh(base: str, taken: dict[str, int]) -> str:

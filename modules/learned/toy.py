@@ -14,7 +14,7 @@ from clevrlang.ir import Node
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.scene import Scene
 from clevrlang.vocabulary import (ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, QUESTION_TYPES,
-                                  RELATIONS, render_value)
+                                  RELATIONS, function_for, render_value)
 
 _SCENE = None
 
@@ -24,7 +24,7 @@ def _scene_node() -> Node:
 
 
 def _filter(attr: str, value: str, x: Node) -> Node:
-    return Node.make(f"filter_{attr}", (value,), (x,))
+    return Node.make(function_for("filter", attr).name, (value,), (x,))
 
 
 class ProgramMaker:
@@ -79,7 +79,7 @@ class ProgramMaker:
             a, b = self.unique(), self.unique()
             if a is None or b is None:
                 return None
-            q = f"query_{f.attribute}"
+            q = function_for("query", f.attribute).name
             return Node.make(qtype, (), (Node.make(q, (), (a,)), Node.make(q, (), (b,))))
         if f.family == "compare":
             a, b = self.objects(hops), self.objects(0)
