@@ -89,3 +89,37 @@ def test_eval_programs_predicted_reports_exact_match_beside_accuracy(cli):
     assert "exact match" in out
     code, out, _ = cli(*args, "--json")  # given programs stay the default
     assert "programs" not in json.loads(out) and json.loads(out)["symbolic"]["correct"] == 60
+
+
+def test_the_asked_program_is_in_the_prompts_history_to_edit_and_rerun():
+    """The real prompt, headless: `?` a question, then Up recalls the program, not the text."""
+    import threading
+    import time
+
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from clevrlang.repl_prompt import run_prompt
+
+    lines = []
+    session = Session(scene=clevrlang.load_scenes(SCENES)[0],
+                      echo=lambda text, kind="out": lines.append((kind, text)))
+    history = InMemoryHistory()
+    with create_pipe_input() as pipe:
+        def typist():
+            for chunk in ("\x1b[A", "\x7f" * 5 + "filter[red] |> count\r", "\x04"):
+                time.sleep(0.5)
+                pipe.send_text(chunk)
+
+        pipe.send_text("? how many cylinders are there\r")
+        thread = threading.Thread(target=typist, daemon=True)
+        thread.start()
+        run_prompt(session, history=history, input=pipe, output=DummyOutput())
+        thread.join()
+    program = "scene() |> filter_shape[cylinder] |> count"
+    assert program in list(history.load_history_strings())
+    # Up brought back the program (the newest entry); the user edited and re-ran it.
+    objects = clevrlang.load_scenes(SCENES)[0].raw["objects"]
+    red = sum(o["shape"] == "cylinder" and o["color"] == "red" for o in objects)
+    assert lines[-1] == ("out", str(red)), lines
