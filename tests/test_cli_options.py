@@ -22,13 +22,13 @@ def _commands(group=cli, ctx=None, path=("clevr",)):
 
 COMMANDS = {" ".join(path): cmd for path, cmd in _commands()}
 LONG = ["eval", "compare", "train learned", "train engineered", "train codec", "world make",
-        "codec report"]
+        "codec report", "train programs"]
 
 
 def test_the_tree_is_complete():
     for name in ["run", "check", "fmt", "convert", "doc", "eval", "repl", "compare",
                  "world make", "world show", "world merge", "train learned", "train codec",
-                 "train engineered", "codec report"]:
+                 "train engineered", "codec report", "ask", "train programs"]:
         assert f"clevr {name}" in COMMANDS, name
 
 
@@ -65,7 +65,7 @@ def test_long_commands_take_quiet(name):
     assert {"--quiet", "-q"} <= opts, name
 
 
-@pytest.mark.parametrize("name", ["run", "eval", "repl"])
+@pytest.mark.parametrize("name", ["run", "eval", "repl", "ask"])
 def test_scene_files_are_spelled_both_ways_and_worlds_accepted(name):
     params = {o: p for p in COMMANDS[f"clevr {name}"].params for o in p.opts}
     assert params["--scenes"] is params["--scene"]
