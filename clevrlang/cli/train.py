@@ -146,8 +146,9 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
                    "decoded images.")
 @click.option("--task-weight", type=click.FloatRange(min=0), default=0.1, show_default=True,
               help="Task codecs: weight of the answer loss (with --task).")
-@click.option("--rate-weight", type=click.FloatRange(min=0), default=0.05, show_default=True,
-              help="Task codecs: weight of the entropy-coded bits per pixel.")
+@click.option("--rate-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Task codecs: weight of the entropy-coded bits per pixel in the encoder's "
+                   "loss (the prior always learns them).")
 @click.option("--task-model", type=click.Path(exists=True), default=None,
               help="Task codecs: the learned back end's checkpoint [default: the installed one].")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
