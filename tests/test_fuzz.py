@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as npst
 
 from clevrlang.cli import main
 from clevrlang.compress.code import MAGIC, Code
@@ -138,10 +139,17 @@ def mutated(draw, seeds, pieces):
     return data
 
 
+# One long line (errors show a window of it) and deep nesting (no walk may recurse).
+long_lines = st.tuples(token_soup, st.integers(2, 400)).map(
+    lambda p: p[0].replace("\n", " ") * p[1])
+deep = st.tuples(st.sampled_from(["filter[red](", "unique(", "(", "count(", "union(scene(), "]),
+                 st.integers(1, 3000)).map(lambda p: p[0] * p[1] + "scene()" + ")" * p[1])
+
 clv_text = st.one_of(
     st.text(max_size=200),
     token_soup,
     mutated(st.deferred(lambda: st.sampled_from(seed_programs())), token),
+    mutated(long_lines | deep, token),
 )
 
 
@@ -334,7 +342,7 @@ program_lists = st.one_of(
 )
 
 
-@fuzz(300)
+@fuzz(200)
 @given(program_lists)
 def test_program_from_clevr_json(nodes):
     program = bounded(Program.from_clevr_json, nodes, "fuzz.json")
@@ -364,10 +372,14 @@ def test_convert_json_to_clv_and_back(workdir, blob):
 
 @fuzz(100)
 @given(clv_text)
-def test_convert_clv_to_json(workdir, text):
+def test_clv_commands(workdir, text):
     src, dst = workdir / "in.clv", workdir / "out.json"
     src.write_text(text, encoding="utf-8")
-    clevr("convert", src, dst, "--force")
+    checked = clevr("check", src)[0]
+    converted = clevr("convert", src, dst, "--force")[0]
+    # each reads the file the same way (convert also refuses what CLEVR's JSON cannot hold)
+    assert converted in (checked, ExitCode.BAD_INPUT)
+    assert clevr("fmt", "--check", src)[0] in (ExitCode.OK, ExitCode.FAILED, checked)
 
 
 # -- (c) images and Code files ----------------------------------------------------------
@@ -445,6 +457,27 @@ def test_image_loader(workdir, blob):
     image = bounded(load_image, path)
     if image is not None:
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+
+
+# Arrays a caller may hand a codec or a back end instead of a file.
+arrays = st.one_of(
+    npst.arrays(st.sampled_from([np.uint8, np.float32, np.int64, np.bool_]),
+                npst.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5)),
+    npst.arrays(np.uint8, st.tuples(st.integers(0, 4), st.integers(0, 4),
+                                    st.sampled_from([1, 2, 3, 4, 5]))),
+    st.sampled_from([None, 3, "", [[1, 2]], b"png"]),
+)
+
+
+@fuzz(150)
+@given(arrays)
+def test_image_arrays(value):
+    from clevrlang.images import as_image
+
+    image = bounded(as_image, value)
+    if image is not None:
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+        assert image.flags.c_contiguous and min(image.shape) >= 1
 
 
 def _code_blob(header, payload: bytes) -> bytes:
