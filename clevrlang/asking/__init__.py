@@ -61,6 +61,8 @@ class ProgramGenerator:
         from clevrlang.asking.grammar import program_of
         from clevrlang.asking.tokens import encode
 
+        if not texts:
+            return []
         words = [encode(t, unknown) for t in texts]
         out = []
         for cands in beam_search(self.model, words, k):

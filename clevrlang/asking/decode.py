@@ -78,7 +78,10 @@ class Candidate:
 @torch.no_grad()
 def beam_search(model, word_ids: list[list[int]], k: int = 1, sample: bool = False,
                 generator: torch.Generator | None = None) -> list[list[Candidate]]:
-    """The ``k`` best programs per question, best first (``sample``: one draw each)."""
+    """The ``k`` best programs per question, best first; ``sample`` (with ``k=1``) draws one
+    from the model's distribution instead (REINFORCE)."""
+    if sample and k != 1:
+        raise ValueError("sampling draws one program per question: k must be 1")
     if k == 1:
         return _one_each(model, word_ids, sample, generator)
     device = next(model.parameters()).device

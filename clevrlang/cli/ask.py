@@ -10,17 +10,16 @@ from clevrlang.errors import ExitCode
 from clevrlang.resume import resume_options
 
 
-def answer_lines(program, *, scenes_path=None, index=0, image=None, backend=None,
-                 model=None) -> list[str]:
+def answer_of(program, *, scenes_path=None, index=0, image=None, backend=None) -> str:
     """The answer of a checked one-result program on one input, as ``clevr run`` finds it."""
     from clevrlang.inputs import Inputs, Interpreters
     from clevrlang.run import choose_backend
     from clevrlang.runtime import render
 
-    be = choose_backend(backend, scenes_path, image, model)
+    be = choose_backend(backend, scenes_path, image)
     (context,) = Inputs(scenes_path, index, image).contexts(be, program.roots, [{}], "<ask>")
     value = Interpreters(be).get(program.roots[0], context).value(program.node)
-    return [render(value)]
+    return render(value)
 
 
 @click.command()
@@ -46,7 +45,10 @@ def ask(question, scenes_path, index, image, world_dir, split, backend, top, gen
     Without --scenes, --world or --image it prints the program and its type only.
     """
     from clevrlang.asking import LOW_CONFIDENCE, ProgramGenerator, default_generator
+    from clevrlang.errors import UsageError
 
+    if backend and not (scenes_path or image or world_dir):
+        raise UsageError("--backend answers on an input: give --scenes, --world or --image")
     if world_dir:
         from clevrlang.cli.lang import _world_inputs
 
@@ -65,7 +67,9 @@ def ask(question, scenes_path, index, image, world_dir, split, backend, top, gen
         for k, g in enumerate(guesses[:max(top, 3) if unsure else top], 1):
             click.echo(f"  {k}. {g.score:8.3f}  (p={g.probability:.2f})  {g.program.to_clv()}")
     if scenes_path or image:
-        click.echo(f"answer: {answer_lines(program, scenes_path=scenes_path, index=index, image=image, backend=backend)[0]}")
+        answer = answer_of(program, scenes_path=scenes_path, index=index, image=image,
+                           backend=backend)
+        click.echo(f"answer: {answer}")
     click.get_current_context().exit(ExitCode.OK)
 
 

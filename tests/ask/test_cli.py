@@ -47,6 +47,11 @@ def test_an_unknown_word_is_a_usage_error_unless_guessing(cli):
     assert code == ExitCode.OK and out.splitlines()[1] == "  : Int"
 
 
+def test_a_backend_without_an_input_is_a_usage_error(cli):
+    code, _, err = cli("ask", "How many cubes are there?", "--backend", "symbolic")
+    assert code == ExitCode.USAGE and "--scenes, --world or --image" in err
+
+
 def test_nonsense_says_the_model_is_unsure(cli):
     code, out, _ = cli("ask", "same same same the of of ; ; what", "--guess")
     assert code == ExitCode.OK
