@@ -1,17 +1,66 @@
-"""The back-end registry: ``get_backend(name)`` for symbolic, engineered and learned.
+"""The back-end interface and registry: ``get_backend(name)`` for symbolic, engineered, learned.
 
-Every back end answers a batch: ``answer(programs, inputs) -> list[str | Failure]``, where
-``inputs[i]`` is the scene (symbolic) or image (perception back ends) of ``programs[i]``,
-and gives an interpreter for one input (``interpreter(context)``) for runs and traces.
-Heavy back ends are imported only when asked for.
+Every back end is a :class:`Backend`: it answers a batch (``answer(programs, inputs) ->
+list[str | Failure]``, where ``inputs[i]`` is the scene or image of ``programs[i]``) and
+gives an interpreter for one input (``interpreter(context)``) for runs and traces. What it
+can do beyond that is declared as data in its :class:`Capabilities`, so callers read a flag
+instead of probing for methods. Heavy back ends are imported only when asked for.
+
+>>> get_backend("symbolic").capabilities
+Capabilities(needs='scenes', explain=False, draw=False, probabilities=False)
 """
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from importlib import import_module
+from typing import TYPE_CHECKING, ClassVar, Protocol, Sequence
 
 from clevrlang.errors import UsageError, shown
+
+if TYPE_CHECKING:
+    from clevrlang.runtime import Interpreter
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a back end offers beyond answering: the flags run, repl, eval and compare read."""
+
+    needs: str = "scenes"  # what answer() reads per question: "scenes" or "images"
+    explain: bool = False  # backend.explain(node, image, path): a saliency PNG (--explain)
+    draw: bool = False  # interpreter.draw(path): its last input, annotated (--show, :show)
+    probabilities: bool = False  # interpreter.probability: the last answer's probability
+
+
+class Backend(Protocol):
+    """The interface of every back end (they subclass it for the defaults below)."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @property
+    def needs(self) -> str:
+        """``"scenes"`` or ``"images"``: what :meth:`answer` reads per question."""
+        return self.capabilities.needs
+
+    def answer(self, programs: Sequence, inputs: Sequence, *, errors: str = "raise") -> list:
+        """CLEVR answer strings for ``programs[i]`` on ``inputs[i]``; ``errors="return"``
+        puts a :class:`~clevrlang.runtime.Failure` in place of a question that cannot run."""
+        ...
+
+    def interpreter(self, context) -> Interpreter:
+        """An interpreter for one input (a scene or an image), for runs and traces."""
+        ...
+
+    def require(self, capability: str, option: str) -> None:
+        """A UsageError unless the back end declares ``capability`` (asked for by ``option``)."""
+        if not getattr(self.capabilities, capability):
+            raise UsageError(f"the {self.name} back end has nothing to {option}",
+                             hint=_HINTS.get(capability))
+
+
+_HINTS = {"explain": "--explain draws the learned back end's saliency"}
 
 # name -> (module, class) under clevrlang.modules
 _REGISTRY = {

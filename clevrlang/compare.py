@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
+from clevrlang.backends import Backend, Capabilities
 from clevrlang.errors import UsageError
 from clevrlang.evaluation import AccuracyTable, answer_questions
 from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
@@ -53,10 +54,10 @@ def parse_compress(specs) -> list[tuple[str, int]]:
     return out
 
 
-class _CompressedBackend:
+class _CompressedBackend(Backend):
     """A perception back end that sees each image after a codec round trip."""
 
-    needs = "images"
+    capabilities = Capabilities(needs="images")
 
     def __init__(self, inner, codec: str, budget: int):
         from clevrlang.compress import get_codec
@@ -77,6 +78,9 @@ class _CompressedBackend:
                 self._cache[key] = self.codec.decode(code)
             seen.append(self._cache[key])
         return self.inner.answer(programs, seen, errors=errors)
+
+    def interpreter(self, context):
+        return self.inner.interpreter(context)
 
 
 def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(),
@@ -101,12 +105,10 @@ def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(
             variants += [(_CompressedBackend(backend, c, b), c, b) for c, b in compress]
         for b, codec, budget in variants:
             preds = answer_questions(b, questions, scenes, images_dir, progress=progress)
-            sizes = getattr(b, "sizes", None)
+            sizes = b.sizes if codec else None
             cmp.rows.append(Row(b.name, name, codec, budget, preds,
                                 AccuracyTable.from_answers(types, preds, expected),
                                 sum(sizes) / len(sizes) if sizes else None))
-        if name == "engineered" and hasattr(backend, "ablation_markdown"):
-            cmp.ablation = backend.ablation_markdown(questions, scenes, images_dir)
     return cmp
 
 

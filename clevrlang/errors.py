@@ -165,12 +165,25 @@ class ClevrError(Exception):
     exit_code = ExitCode.BAD_INPUT  # each phase below names its own
 
     def __init__(self, message: str, span: Span | None = None, *, hint: str | None = None,
-                 where: str | None = None):
+                 where: str | None = None, node=None):
         super().__init__(message)
         self.message = message
         self.span = span
         self.hint = hint
-        self.where = where  # a file name when there is no span (data files, checkpoints)
+        self._where = where  # a file name when there is no span (data files, checkpoints)
+        self.node = node  # the IR node a program failed at (an interpreter sets it), as data
+
+    @property
+    def where(self) -> str | None:
+        """The location shown before the message: the file, else the node, as torch.fx
+        says it ("while executing <node>")."""
+        if self._where or self.node is None:
+            return self._where
+        return f"while executing {self.node.label()}"
+
+    @where.setter
+    def where(self, where: str | None) -> None:
+        self._where = where
 
     def render(self) -> str:
         """The one-screen message: location, what went wrong, the line with a caret, a hint."""

@@ -288,7 +288,7 @@ class Session:
         """A value for people: object sets with ids and attributes, images by size."""
         if isinstance(value, str) and node.type in _ANSWER_TYPES:  # a back end's answer
             return value
-        if hasattr(interp, "describe") and (node.type in (Type.OBJECTS, Type.OBJECT)
+        if interp is not None and (node.type in (Type.OBJECTS, Type.OBJECT)
                                             or not isinstance(value, (int, float, str))):
             text = interp.describe(node, value)
             if len(text) > _WIDE:

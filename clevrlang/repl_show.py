@@ -43,7 +43,7 @@ def show(session, node, path: str) -> str:
     """Write the picture of ``node`` on the current input to ``path``; a line saying what."""
     backend = session.backend
     interp = session.interpreter(node)
-    if isinstance(interp.context, Scene) or not hasattr(backend, "explain"):
+    if isinstance(interp.context, Scene) or not backend.capabilities.explain:
         interp.value(node)
         return show_selection(session, node, interp, path)
     if session.image is None:

@@ -38,9 +38,8 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
     """Evaluate every top-level result, each on its input (see :mod:`clevrlang.inputs`);
     returns the number of failures (errors + failed expects)."""
     backend = choose_backend(backend_name, scenes_path, image_path, model)
-    if explain_dir and not hasattr(backend, "explain"):
-        raise UsageError(f"the {backend.name} back end has nothing to --explain",
-                         hint="--explain draws the learned back end's saliency")
+    if explain_dir:
+        backend.require("explain", "--explain")
     _, metas = read_metadata(program)
     contexts = Inputs(scenes_path, index, image_path, images_dir).contexts(
         backend, program.roots, metas, name)
@@ -59,11 +58,10 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
             continue
         if trace:
             for node in postorder([root.node]):
-                shown = interp.describe(node, interp.values[node]) if hasattr(interp, "describe") \
-                    else render(interp.values[node])
+                shown = interp.describe(node, interp.values[node])
                 echo(f"    {node.label():<28} : {node.type!s:<8} = {shown}")
         shown = render(value)
-        if getattr(interp, "probability", None) is not None:
+        if backend.capabilities.probabilities and interp.probability is not None:
             shown += f"  (p={interp.probability:.2f})"
         if explain_dir:
             png = backend.explain(root.node, interp.context, Path(explain_dir) / f"line_{line}.png")
@@ -78,10 +76,10 @@ def run_file(name: str, program: Program, *, scenes_path=None, index=0, image_pa
         else:
             echo(f"{where}: {shown}")
     if show_path:
-        draw = getattr(interp, "draw", None) if interp is not None else None
-        if draw is None:
+        backend.require("draw", "--show")
+        if interp is None:
             raise UsageError(f"the {backend.name} back end has nothing to --show")
-        draw(show_path)
+        interp.draw(show_path)
         echo(f"wrote {show_path}")
     return failures
 

@@ -8,7 +8,7 @@ codec and metric functions mean the same everywhere and live here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from clevrlang.errors import ClevrError, ExecutionError, UsageError
@@ -21,13 +21,26 @@ class Failure:
     """A question whose program cannot run on its input (e.g. ``unique`` of two objects).
 
     Returned in place of an answer by ``answer(..., errors="return")``; never a magic string.
+    ``node`` is the failing node's label and ``at`` the node itself, kept as data (raising
+    the failure again names it the same way).
     """
 
     message: str
     node: str = ""
+    at: Node | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, error: ClevrError) -> Failure:
+        """The failure an error describes (its node, when it names one)."""
+        at = error.node
+        return cls(error.message, at.label() if at is not None else "", at)
 
     def __str__(self) -> str:
         return f"while executing {self.node}: {self.message}" if self.node else self.message
+
+    def raise_for(self, question: int):
+        """Raise this failure as the ExecutionError of question ``question`` of a batch."""
+        raise ExecutionError(f"question {question}: {self.message}", node=self.at)
 
 
 class Interpreter:
@@ -46,8 +59,8 @@ class Interpreter:
             try:
                 self.values[node] = self.call(node, args)
             except ExecutionError as e:
-                if not e.where:
-                    e.where = f"while executing {node.label()}"
+                if e.node is None and not e.where:
+                    e.node = node
                 raise
         return self.values
 
@@ -64,6 +77,15 @@ class Interpreter:
         return method(node, *args)
 
     name = "base"
+    probability: float | None = None  # of the last answer (Capabilities.probabilities)
+
+    def describe(self, node: Node, value) -> str:
+        """A node's value for traces (back ends add object ids and attributes)."""
+        return render(value)
+
+    def draw(self, path):
+        """Where the back end declares ``Capabilities.draw``: its last input, annotated."""
+        raise UsageError(f"the {self.name} back end has nothing to --show")
 
     # -- families whose meaning does not depend on the back end -------------------------
     def op_image(self, node: Node, path: str):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from clevrlang import semantics
+from clevrlang.backends import Backend, Capabilities
 from clevrlang.errors import ExecutionError, UsageError
 from clevrlang.ir import CONST, Node
 from clevrlang.modules.symbolic import SceneInterpreter
@@ -268,7 +269,7 @@ def _answers(roots, scenes, values, kinds, bad) -> list:
             SceneInterpreter(scenes[i]).value(_node(roots[i]))
             out[i] = Failure("invalid on this scene")  # the slow path disagreed
         except ExecutionError as e:
-            out[i] = Failure(e.message, (e.where or "").removeprefix("while executing "))
+            out[i] = Failure.of(e)
     return out
 
 
@@ -305,11 +306,11 @@ def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _WORDS, _WORD_AT, _WORD_N = _word_table()
 
 
-class SymbolicBackend:
+class SymbolicBackend(Backend):
     """``get_backend("symbolic")``: answers programs on scenes, exactly."""
 
     name = "symbolic"
-    needs = "scenes"
+    capabilities = Capabilities(needs="scenes")
 
     def answer(self, programs: Sequence[Program | Node], scenes: Sequence[Scene | dict],
                *, errors: str = "raise") -> list:
@@ -327,7 +328,7 @@ class SymbolicBackend:
         if errors == "raise" and not all(map(isinstance, results, repeat(str))):
             for i, r in enumerate(results):
                 if isinstance(r, Failure):
-                    raise ExecutionError(f"question {i}: {r.message}", where=f"while executing {r.node}")
+                    r.raise_for(i)
         return results
 
     def interpreter(self, context) -> SceneInterpreter:

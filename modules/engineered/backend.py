@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from clevrlang.backends import Backend, Capabilities
 from clevrlang.errors import DataError, ExecutionError, UsageError
 from clevrlang.images import as_image
 from clevrlang.ir import Node
@@ -35,7 +36,7 @@ def _one(node: Node, scene: Scene):
     try:
         return render(SceneInterpreter(scene).value(node))
     except ExecutionError as e:
-        return Failure(e.message, (e.where or "").removeprefix("while executing "))
+        return Failure.of(e)
 
 
 class EngineeredInterpreter(SceneInterpreter):
@@ -64,7 +65,7 @@ class EngineeredInterpreter(SceneInterpreter):
         return self.backend.draw(self.image, self.predicted, path)
 
 
-class EngineeredBackend:
+class EngineeredBackend(Backend):
     """YOLO + SVM perception and the symbolic executor (``needs = "images"``).
 
     ``model``: an artefact folder made by ``clevr train engineered`` (default: the one
@@ -72,7 +73,7 @@ class EngineeredBackend:
     """
 
     name = "engineered"
-    needs = "images"
+    capabilities = Capabilities(needs="images", draw=True)
 
     def __init__(self, model: str | os.PathLike | None = None, device: str = "auto"):
         from clevrlang.modules.engineered.artefacts import default_dir
@@ -116,8 +117,7 @@ class EngineeredBackend:
         if errors == "raise":
             for i, r in enumerate(results):
                 if isinstance(r, Failure):
-                    raise ExecutionError(f"question {i}: {r.message}",
-                                         where=f"while executing {r.node}")
+                    r.raise_for(i)
         return results
 
     @staticmethod

@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from clevrlang.backends import Backend, Capabilities
 from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, DataError, ExecutionError, UsageError
 from clevrlang.images import as_image
@@ -59,7 +60,7 @@ def resolve_checkpoint(checkpoint) -> Path:
     return path
 
 
-class LearnedBackend:
+class LearnedBackend(Backend):
     """Neural module networks from a checkpoint; ``device="auto"`` uses CUDA when present.
 
     ``checkpoint`` is a .safetensors file or a training folder; ``model`` is the same (the
@@ -67,7 +68,7 @@ class LearnedBackend:
     """
 
     name = "learned"
-    needs = "images"
+    capabilities = Capabilities(needs="images", explain=True, draw=True, probabilities=True)
 
     def __init__(self, checkpoint=None, device: str = "auto", batch: int = 256, model=None):
         self.path = resolve_checkpoint(checkpoint if checkpoint is not None else model)
