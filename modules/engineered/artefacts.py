@@ -22,12 +22,13 @@ from pathlib import Path
 
 from clevrlang.atomic import replacing, write_text
 from clevrlang.errors import CheckpointError, Source, Span
+from clevrlang.vocabulary import ATTRIBUTES
 
 FORMAT = "clevrlang-engineered"
 VERSION = 1
 MANIFEST = "manifest.json"
 DETECTOR = "detector.safetensors"
-MODELS = ("color", "material", "size", "shape", "position")
+MODELS = (*ATTRIBUTES, "position")  # <name>.skops: each attribute's classifier, positions
 
 #: Every type a skops file of ours may hold; anything else is refused before loading.
 TRUSTED_TYPES = (

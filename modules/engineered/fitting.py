@@ -19,10 +19,10 @@ from clevrlang.modules.engineered.attributes import fit_position, fit_svm, posit
 from clevrlang.modules.engineered.features import (
     appearance_features, shape_features, size_features,
 )
+from clevrlang.vocabulary import ATTRIBUTES
 from clevrlang.world.camera import Camera
 
 log = logging.getLogger(__name__)
-LABELS = ("color", "material", "size", "shape")
 IOU_GRID = (0.5, 0.6, 0.7, 0.8)
 
 
@@ -40,7 +40,7 @@ def _rows(image, boxes, objects, frame, keep, cam) -> dict:
     out = {"appearance": appearance_features(image, boxes)[b_idx],
            "hog": shape_features(image, boxes[b_idx]), "geometry": geom,
            "height": heights, "base": base, "frame": frame[o_idx]}
-    for k in LABELS:
+    for k in ATTRIBUTES:
         out[k] = np.array([o[k] for o in objs])
     return out
 

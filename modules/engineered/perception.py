@@ -27,7 +27,7 @@ from clevrlang.modules.engineered.features import (
     appearance_features, shape_features, size_features,
 )
 from clevrlang.scene import compute_relationships
-from clevrlang.vocabulary import SHAPES
+from clevrlang.vocabulary import ATTRIBUTES, SHAPES
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,14 @@ class Perception:
     @classmethod
     def load(cls, folder: Path, device: str = "auto") -> Perception:
         from clevrlang.modules.engineered.artefacts import (
-            DETECTOR, load_model, read_manifest,
+            DETECTOR, MODELS, load_model, read_manifest,
         )
         from clevrlang.modules.engineered.detector import Detector
 
         folder = Path(folder)
         manifest = read_manifest(folder)
         models = {}
-        for name in ("color", "material", "size", "shape", "position"):
+        for name in MODELS:
             f = folder / f"{name}.skops"
             if f"{name}.skops" in manifest["files"]:
                 models[name] = load_model(f, "position" if name == "position" else "classifier")
@@ -100,7 +100,7 @@ class Perception:
 
         if not sum(counts):
             for f in found:
-                f.attrs = {k: [] for k in ("shape", "color", "material", "size")}
+                f.attrs = {k: [] for k in ATTRIBUTES}
                 f.attrs["frame"] = np.zeros((0, 2))
             return
         fill("shape", self._shapes(images, found, cuts))
