@@ -15,7 +15,7 @@ from clevrlang.errors import ClevrTypeError, Span
 from clevrlang.ir import PARAM, Node
 from clevrlang.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES, Function, Type,
-    attribute_of, canonical_value, function_for, type_of_value,
+    FILTER_MACRO, attribute_of, callable_names, canonical_value, function_for, type_of_value,
 )
 
 _ORDINALS = ("1st", "2nd", "3rd", "4th")
@@ -92,7 +92,7 @@ class Checker:
         if name in self.defs or (name in self.lets and not rebind):
             raise ClevrTypeError(f"'{name}' is already defined", ident.span,
                                  hint="names are bound once; pick another name")
-        if name in FUNCTIONS or name == "filter" or name in TYPE_NAMES:
+        if name in callable_names() or name in TYPE_NAMES:
             raise ClevrTypeError(f"'{name}' is a built-in name and cannot be redefined",
                                  ident.span)
         if name in BOOL_WORDS:
@@ -167,7 +167,7 @@ class Checker:
             return Node.const(value, t)
         if e.name in BOOL_WORDS:
             return Node.const(BOOL_WORDS[e.name], Type.BOOL)
-        if e.name in FUNCTIONS or e.name in self.defs or e.name == "filter":
+        if e.name in callable_names() or e.name in self.defs:
             raise ClevrTypeError(f"'{e.name}' is a function; call it as {e.name}(...)", e.span)
         known = list(env) + list(self.lets)
         raise ClevrTypeError(f"unknown name '{e.name}'", e.span,
@@ -178,11 +178,11 @@ class Checker:
         name = e.func.name
         if name in self.defs:
             return (yield from self._call_def(e, env))
-        if name == "filter":
+        if name == FILTER_MACRO:
             return (yield from self._filter_macro(e, env))
         f = FUNCTIONS.get(name)
         if f is None:
-            hint = _suggest(name, list(FUNCTIONS) + list(self.defs) + ["filter"])
+            hint = _suggest(name, list(FUNCTIONS) + list(self.defs) + [FILTER_MACRO])
             if name in self.lets or name in env:
                 hint = f"'{name}' is a value, not a function"
             raise ClevrTypeError(f"unknown function '{name}'", e.func.span, hint=hint)

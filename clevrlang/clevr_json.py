@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from clevrlang.errors import DataError, shown
 from clevrlang.ir import Node, postorder, tree_postorder
-from clevrlang.vocabulary import ENUMS, FUNCTIONS, MACROS
+from clevrlang.vocabulary import ENUMS, FILTER_MACRO, FUNCTIONS, KEYWORDS, MACROS
 
 STYLES = ("released", "generator")
 
@@ -182,7 +182,7 @@ def _fresh(base: str, taken: dict[str, int]) -> str:
     and 10,000 lets of one kind are named in linear time."""
     k = taken.get(base, 1)
     name = base if k == 1 else f"{base}{k}"
-    while name in FUNCTIONS or name in ("filter", "let", "def", "expect"):
+    while name in FUNCTIONS or name == FILTER_MACRO or name in KEYWORDS:
         k += 1
         name = f"{base}{k}"
     taken[base] = k + 1

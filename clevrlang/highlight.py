@@ -19,7 +19,7 @@ from pygments.token import (
     Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace,
 )
 
-from clevrlang.vocabulary import BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES
+from clevrlang.vocabulary import BOOL_WORDS, ENUMS, TYPE_NAMES, callable_names
 
 _IDENT = r"[A-Za-z_][A-Za-z_0-9]*"
 
@@ -36,7 +36,7 @@ def keywords() -> tuple[str, ...]:
 
 def function_names() -> tuple[str, ...]:
     """Every callable name: the vocabulary's functions and the ``filter[...]`` macro."""
-    return tuple(sorted(set(FUNCTIONS) | {"filter"}))
+    return tuple(sorted(callable_names()))
 
 
 def value_names() -> tuple[str, ...]:

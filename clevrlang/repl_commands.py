@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from clevrlang.errors import ClevrError, UsageError
 from clevrlang.inputs import image_beside_scene, scene_beside_image
 from clevrlang.ir import postorder, to_networkx
-from clevrlang.vocabulary import ATTRIBUTES, FUNCTIONS, RELATIONS
+from clevrlang.vocabulary import ATTRIBUTES, FILTER_MACRO, FUNCTIONS, RELATIONS
 
 if TYPE_CHECKING:  # the session runs the commands; they only see its type
     from clevrlang.repl import Session
@@ -81,7 +81,7 @@ def _help(s: Session, arg: str) -> None:
         s.echo(f"{COMMANDS[name].usage}\n  {COMMANDS[name].help}")
     elif arg in FUNCTIONS:
         s.echo(f"{FUNCTIONS[arg].signature()}\n  {FUNCTIONS[arg].doc}")
-    elif arg == "filter":
+    elif arg == FILTER_MACRO:
         s.echo("filter[VALUE ...](Objects) -> Objects\n  filter_<attribute> for each value, "
                "its attribute inferred (size, color, material, shape)")
     elif arg in s.checker.defs:

@@ -27,7 +27,8 @@ from prompt_toolkit.document import Document
 from clevrlang.highlight import function_names, keywords
 from clevrlang.repl import Session, is_complete
 from clevrlang.vocabulary import (
-    ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES, type_of_value,
+    ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FILTER_MACRO, FUNCTIONS, TYPE_NAMES,
+    type_of_value,
 )
 
 
@@ -85,7 +86,7 @@ def _bracket_context(text: str) -> int | None:
 
 def value_candidates(function: str) -> list[tuple[str, str]]:
     """(text, meta) completions inside ``function[...]``, from the vocabulary."""
-    if function == "filter":
+    if function == FILTER_MACRO:
         return [(v, a) for a in ATTRIBUTES for v in ENUMS[ATTRIBUTE_TYPES[a]]]
     f = FUNCTIONS.get(function)
     if f is None or not f.params:

@@ -295,6 +295,18 @@ QUESTION_TYPE_LABELS = {
     "equal_color": "C-Color", "equal_material": "C-Mat.", "equal_shape": "C-Shape",
 }
 
+#: ``filter[v ...]``, CLEVR's filter macro: the one callable name that is not a function
+#: (the checker lowers it to one ``filter`` family function per value, ATTRIBUTES order).
+FILTER_MACRO = "filter"
+#: Statement keywords.
+KEYWORDS = ("let", "def", "expect")
+
+
+def callable_names() -> set[str]:
+    """Every name a program may call: the functions and the filter macro."""
+    return set(FUNCTIONS) | {FILTER_MACRO}
+
+
 #: Keyword literals for Bool.
 BOOL_WORDS = {"yes": True, "no": False, "true": True, "false": False}
 
@@ -340,7 +352,7 @@ class Vocabulary:
         """Every name a program may spell: functions, values, keywords, type names."""
         values = [v for vs in self.enums.values() for v in vs]
         return sorted(set(self.functions) | set(values) | set(TYPE_NAMES)
-                      | {"filter", "let", "def", "expect", "yes", "no"})
+                      | {FILTER_MACRO, *KEYWORDS, "yes", "no"})
 
 
 def render_value(value, type: Type | None = None) -> str:
