@@ -1,6 +1,7 @@
 """The symbolic back end's interpreter: exact execution of the IR on a CLEVR scene graph.
 
-Two executors share the same meaning:
+Two executors run the same kernels (:mod:`clevrlang.semantics`, each function's meaning
+written once):
 
 * :class:`SceneInterpreter` walks one program on one scene (used by ``clevr run``, traces,
   and by the engineered back end on its *predicted* scenes);
