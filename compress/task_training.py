@@ -199,7 +199,11 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     pixels_n = x.shape[0] * h * w
     bpp = rate / math.log(2) / pixels_n
     push = F.binary_cross_entropy_with_logits(logits.detach(), target, reduction="sum")
-    n = torch.from_numpy(rng.integers(1, T + 1, size=x.shape[0])).to(dev)
+    # With the answer loss, decode at the upper two thirds of the iterations (where 640 B and
+    # more stop): scoring answers on 1-3 iterations' blobs, the loss pulled the pictures apart
+    # (L1 0.021 -> 0.065 in 200 steps) without raising the answers' accuracy.
+    low = 1 if backend is None else T // 3 + 1
+    n = torch.from_numpy(rng.integers(low, T + 1, size=x.shape[0])).to(dev)
     recon = net.decoder(net.keep(bits, n))[..., :h, :w]
     x = x[..., :h, :w]
     # L1 alone: with 1 - SSIM added (weight 1) the decoder's first 600 steps bought SSIM
