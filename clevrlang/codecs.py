@@ -3,10 +3,12 @@
 ``compress[codec, bytes=N](img)`` encodes within the byte budget and decodes again;
 ``encode`` / ``decode`` / ``nbytes`` expose the Code; ``ssim`` / ``psnr`` compare images.
 Codecs are built once per name (learned ones load their default weights).
+:func:`round_trip` keeps both images, the bytes and the SSIM (a notebook shows them side by side).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from clevrlang.errors import ExecutionError
@@ -46,3 +48,37 @@ def metric(op: str, a, b) -> float:
     if op == "psnr":
         return float(compress.psnr(compress.as_image(a), compress.as_image(b)))
     raise ExecutionError(f"unknown metric {op}")
+
+
+@dataclass(frozen=True, eq=False)
+class RoundTrip:
+    """An image through ``codec`` within ``budget`` bytes: what came back and what it cost."""
+
+    codec: str
+    budget: int
+    original: object  # H x W x 3 uint8 arrays
+    decoded: object
+    nbytes: int  # the header-less payload
+    ssim: float
+
+    def _repr_html_(self) -> str:  # Jupyter: both images side by side, bytes and SSIM
+        from clevrlang.notebook.display import roundtrip_html
+
+        return roundtrip_html(self)
+
+
+def round_trip(image, codec: str, budget: int) -> RoundTrip:
+    """``compress[codec, bytes=budget](image)`` with its cost and quality kept.
+
+    >>> import numpy as np
+    >>> rt = round_trip(np.full((32, 32, 3), 90, np.uint8), "jpeg", 400)
+    >>> rt.decoded.shape, rt.nbytes <= 400, rt.ssim > 0.9
+    ((32, 32, 3), True, True)
+    """
+    from clevrlang.compress import as_image
+
+    original = as_image(image)
+    code = _codec(codec).encode(original, budget)
+    decoded = _codec(codec).decode(code)
+    return RoundTrip(codec, budget, original, decoded, int(code.nbytes),
+                     metric("ssim", original, decoded))

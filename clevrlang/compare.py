@@ -38,6 +38,22 @@ class Comparison:
     rows: list[Row] = field(default_factory=list)
     ablation: str | None = None  # Markdown from the engineered back end, when it has one
 
+    def chart_pngs(self) -> list[bytes]:
+        """The report's charts as PNG bytes (written to a scratch folder, then read)."""
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as scratch:
+            return [Path(scratch, name).read_bytes() for name in _charts(self, scratch)]
+
+    def _repr_html_(self) -> str:  # Jupyter: the table, then the charts
+        from clevrlang.notebook.display import comparison_html
+
+        return comparison_html(self, self.chart_pngs())
+
+    def _repr_markdown_(self) -> str:
+        return _markdown_table(self.rows)
+
 
 def parse_compress(specs) -> list[tuple[str, int]]:
     """``["jpeg:128", "conv_lstm:64"]`` -> ``[("jpeg", 128), ("conv_lstm", 64)]``."""

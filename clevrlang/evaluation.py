@@ -65,6 +65,11 @@ class EvalResult:
     predictions: list  # str answers or Failure, one per question
     table: AccuracyTable
 
+    def _repr_html_(self) -> str:  # Jupyter: the accuracy row
+        from clevrlang.notebook.display import eval_html
+
+        return eval_html(self)
+
     def predictions_json(self, questions: list[Question]) -> dict:
         return {"predictions": [
             {"question_index": q.question_index,

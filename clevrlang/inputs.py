@@ -12,14 +12,12 @@ before anything runs, never one failure per result.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from clevrlang.errors import ClevrError, UsageError
 from clevrlang.ir import Node, postorder
 from clevrlang.scene import Scene
 
-_SCENES_FILE = re.compile(r"^CLEVR_(\w+)_scenes\.json$")
 _SHOWN = 3  # reasons, and lines per reason, that a missing-input message lists
 
 
@@ -34,17 +32,8 @@ def swaps_input(node: Node) -> bool:
 
 
 def path_beside_scene(scene: Scene) -> Path | None:
-    """Where CLEVR's layout keeps a scene's image: ``<root>/images/<split>/<image_filename>``
-    for a scene read from ``<root>/scenes/CLEVR_<split>_scenes.json``."""
-    if not scene.where:
-        return None
-    where = Path(scene.where).resolve()
-    m = _SCENES_FILE.match(where.name)
-    split = scene.raw.get("split") or (m.group(1) if m else None)
-    name = scene.raw.get("image_filename")
-    if not (name and split):
-        return None
-    return where.parent.parent / "images" / split / name
+    """Where CLEVR's layout keeps a scene's image (:meth:`Scene.image_path`)."""
+    return scene.image_path()
 
 
 def image_beside_scene(scene: Scene) -> str | None:

@@ -78,6 +78,17 @@ class Program:
     def __str__(self) -> str:
         return self.to_clv()
 
+    # Jupyter's rich display (clevrlang.notebook, imported on first display)
+    def _repr_html_(self) -> str:
+        from clevrlang.notebook.display import program_html
+
+        return program_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from clevrlang.notebook.display import program_markdown
+
+        return program_markdown(self)
+
 
 def parse(text: str, name: str = "<input>") -> Program:
     """Parse and type-check .clv text; raises ClevrSyntaxError / ClevrTypeError."""

@@ -9,8 +9,10 @@ related objects. When ``relationships`` is missing it is computed from ``3d_coor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +36,7 @@ def combo_id(chain: dict[str, str]) -> int:
         idx = idx * dim + (0 if v is None else ENUMS[ATTRIBUTE_TYPES[attr]].index(v) + 1)
     return idx
 RELATION_MARGIN = 0.2  # CLEVR's eps in compute_all_relationships
+_SCENES_FILE = re.compile(r"^CLEVR_(\w+)_scenes\.json$")
 
 
 def compute_relationships(objects: list[dict], directions: dict, eps: float = RELATION_MARGIN
@@ -140,6 +143,24 @@ class Scene:
     @property
     def image_filename(self) -> str | None:
         return self.raw.get("image_filename")
+
+    def image_path(self) -> Path | None:
+        """Where CLEVR's layout keeps this scene's image: ``<root>/images/<split>/<image_filename>``
+        for a scene read from ``<root>/scenes/CLEVR_<split>_scenes.json`` (it may not exist)."""
+        if not self.where:
+            return None
+        where = Path(self.where).resolve()
+        m = _SCENES_FILE.match(where.name)
+        split = self.raw.get("split") or (m.group(1) if m else None)
+        name = self.raw.get("image_filename")
+        if not (name and split):
+            return None
+        return where.parent.parent / "images" / split / name
+
+    def _repr_png_(self) -> bytes | None:  # Jupyter: its image with object ids and boxes
+        from clevrlang.notebook.display import scene_png
+
+        return scene_png(self)
 
     @cached_property
     def attr_masks(self) -> np.ndarray:
