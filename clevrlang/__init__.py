@@ -12,6 +12,13 @@ __all__ = ["ClevrError", "Program", "parse", "load_scenes", "load_questions", "g
            "ask", "ask_top"]
 
 
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext clevrlang``: the ``%%clv`` cell magic and its line magics (Jupyter)."""
+    from clevrlang.notebook.magics import ClvMagics
+
+    ipython.register_magics(ClvMagics)
+
+
 def __getattr__(name):
     # Loaders and back ends are imported on first use, so `import clevrlang` stays light.
     if name in ("load_scenes", "load_questions"):

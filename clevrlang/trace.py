@@ -9,7 +9,8 @@ computed for them beyond the run itself.
 >>> from clevrlang.program import parse
 >>> from clevrlang.scene import Scene
 >>> scene = Scene({"objects": [{"color": "red", "size": "large", "material": "metal",
-...     "shape": "cube"}], "relationships": {r: [[]] for r in ("left", "right", "front", "behind")}})
+...     "shape": "cube"}], "relationships": {r: [[]] for r in ("left", "right", "front",
+...                                                              "behind")}})
 >>> t = trace(parse("scene() |> filter[red] |> count"), "symbolic", scene)
 >>> t.answer, [s.label for s in t.steps]
 ('1', ['scene', 'filter_color[red]', 'count'])
@@ -68,9 +69,10 @@ def trace(program, backend, context, *, image=None, pictures: bool = True) -> Tr
     interp = backend.interpreter(context)
     answer = render(interp.value(node))
     if pictures and image is None:
-        image = _image_of(context, interp)
-    steps = tuple(Step(n.label(), str(n.type), interp.describe(n, interp.values[n]),
-                       _picture(n, interp.values[n], interp.context, image) if pictures else None)
+        image = image_of(context, interp)
+    values = interp.values
+    steps = tuple(Step(n.label(), str(n.type), interp.describe(n, values[n]),
+                       node_picture(n, values[n], interp.context, image) if pictures else None)
                   for n in postorder([node]))
     return Trace(_text(program, node), backend.name, answer, steps)
 
@@ -83,7 +85,8 @@ def _text(program, node: Node) -> str:
     return program.to_clv()
 
 
-def _image_of(context, interp) -> np.ndarray | None:
+def image_of(context, interp) -> np.ndarray | None:
+    """The image an interpreter looked at: its input, or the file of its scene."""
     image = getattr(interp, "image", None)  # the engineered interpreter keeps what it saw
     if image is None and not isinstance(context, Scene) and context is not None:
         image = context
@@ -96,7 +99,8 @@ def _image_of(context, interp) -> np.ndarray | None:
     return None if image is None else np.asarray(image)
 
 
-def _picture(node: Node, value, scene, image) -> np.ndarray | None:
+def node_picture(node: Node, value, scene, image) -> np.ndarray | None:
+    """A small picture of one node's value on ``image``, or None where there is none cheap."""
     if image is None:
         return None
     if node.type in (Type.OBJECTS, Type.OBJECT) and isinstance(scene, Scene) \
@@ -138,4 +142,4 @@ def _shrunk(picture: np.ndarray) -> np.ndarray:
     return np.asarray(im.resize(size, Image.Resampling.LANCZOS))
 
 
-__all__ = ["Step", "Trace", "trace"]
+__all__ = ["Step", "Trace", "trace", "node_picture", "image_of"]
