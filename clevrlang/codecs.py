@@ -8,7 +8,7 @@ Codecs are built once per name (learned ones load their default weights).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from clevrlang.errors import ExecutionError
@@ -56,8 +56,8 @@ class RoundTrip:
 
     codec: str
     budget: int
-    original: object  # H x W x 3 uint8 arrays
-    decoded: object
+    original: object = field(repr=False)  # H x W x 3 uint8 arrays
+    decoded: object = field(repr=False)
     nbytes: int  # the header-less payload
     ssim: float
 

@@ -199,6 +199,10 @@ class ClevrError(Exception):
             parts.append(_bounded(f"  hint: {self.hint}"))
         return "\n".join(parts)
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows these lines in place of a traceback (``parse(...)`` in a notebook)."""
+        return self.render().splitlines()
+
     def __str__(self) -> str:
         return self.render()
 

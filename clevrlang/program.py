@@ -79,6 +79,9 @@ class Program:
         return self.to_clv()
 
     # Jupyter's rich display (clevrlang.notebook, imported on first display)
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's plain text
+        printer.text(self.to_clv())
+
     def _repr_html_(self) -> str:
         from clevrlang.notebook.display import program_html
 

@@ -18,7 +18,7 @@ computed for them beyond the run itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class Step:
     label: str
     type: str
     value: str
-    picture: np.ndarray | None = None
+    picture: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Trace:
     def __str__(self) -> str:
         return "\n".join([self.program, f"answer: {self.answer}"] + [
             f"    {s.label:<28} : {s.type:<8} = {s.value}" for s in self.steps])
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's plain text
+        printer.text(str(self))
 
     def _repr_html_(self) -> str:
         from clevrlang.notebook.display import trace_html

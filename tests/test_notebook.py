@@ -250,6 +250,8 @@ def test_clv_ask_shows_the_program_and_its_answer(shell, world):
     except Exception as e:  # no installed program generator
         pytest.skip(f"no default program generator ({e})")
     run(shell, f"--world {world} --index 0", "1")
-    out = run(shell, "clv_ask How many large things are there?")
-    assert "filter_size[large]" in out[0]["text/plain"] and "count" in out[0]["text/html"]
+    out = run(shell, 'clv_ask "How many large things are there?"')
+    program = out[0]["text/plain"]  # the program as its canonical text
+    assert program.startswith("scene() |> filter_size[large]") and program.endswith("count")
+    assert "count" in out[0]["text/html"]
     assert out[-1]["text/plain"].isdigit()

@@ -6,7 +6,7 @@
     %clv_image PATH                 the current image (and its world's scene, when it has one)
     %clv_backend NAME               symbolic, engineered or learned
     %%clv [--backend B] [--world DIR [--split S]] [--scene FILE] [--image PATH] [--index I]
-    %clv_ask QUESTION               the program generator's program, shown and run
+    %clv_ask "QUESTION?"            the program generator's program, shown and run
 
 A cell runs like REPL input (:class:`~clevrlang.repl.Session`, one per notebook): ``let``
 and ``def`` stay for later cells, each result is shown richly (objects boxed on the image,
@@ -149,8 +149,14 @@ class ClvMagics(Magics):
 
     @line_magic
     def clv_ask(self, line: str) -> None:
-        """``%clv_ask QUESTION``: the generated program, and its answer on the current input."""
-        self._run(f"? {line.strip()}")
+        """``%clv_ask "QUESTION?"``: the generated program, and its answer on the current input.
+
+        Quotes are optional; without them IPython reads a line that ends in ``?`` as a request
+        for help, so a question mark needs them."""
+        question = line.strip()
+        if len(question) > 1 and question[0] == question[-1] and question[0] in "'\"":
+            question = question[1:-1]
+        self._run(f"? {question}")
 
 
 __all__ = ["ClvMagics", "NotebookSession"]
