@@ -255,3 +255,13 @@ def test_clv_ask_shows_the_program_and_its_answer(shell, world):
     assert program.startswith("scene() |> filter_size[large]") and program.endswith("count")
     assert "count" in out[0]["text/html"]
     assert out[-1]["text/plain"].isdigit()
+
+
+def test_a_clevr_error_in_a_python_cell_shows_its_caret_message(shell):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as c:
+        result = shell.run_cell("from clevrlang import parse\nparse('count(unique(scene()))')")
+    assert result.error_in_exec is not None
+    assert c.stdout.splitlines()[-3:-1] == ["  count(unique(scene()))", "        ^~~~~~~~~~~~~~~"]
+    assert "Traceback" not in c.stdout + c.stderr and "check.py" not in c.stdout
