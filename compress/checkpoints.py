@@ -24,12 +24,13 @@ from .networks import NetConfig, ProgressiveNet, build_net
 META_KEY = "clevrlang_codec"
 
 
-def save_net(path: str | os.PathLike, net: ProgressiveNet, extra: dict | None = None,
-             dtype: torch.dtype | None = None) -> Path:
+def save_net(path: str | os.PathLike, net: torch.nn.Module, extra: dict | None = None,
+             dtype: torch.dtype | None = None, meta_key: str = META_KEY) -> Path:
     """Write weights (+ config in the metadata) atomically, and a JSON config beside them.
 
     ``dtype=torch.float16`` halves the file (for committed defaults); loading casts back to
-    float32, so codes stay bit-exact between processes that load the same file.
+    float32, so codes stay bit-exact between processes that load the same file. ``net`` is
+    any codec network with a ``config.to_json()``; ``meta_key`` names the kind of codec.
     """
     from safetensors.torch import save
 
@@ -37,10 +38,55 @@ def save_net(path: str | os.PathLike, net: ProgressiveNet, extra: dict | None = 
     config = {**net.config.to_json(), **(extra or {})}
     tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
                for k, v in net.state_dict().items()}
-    write_atomic(path, save(tensors, metadata={META_KEY: json.dumps(config)}), durable=True)
+    write_atomic(path, save(tensors, metadata={meta_key: json.dumps(config)}), durable=True)
     write_atomic(path.with_suffix(".json"),
                  (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(), durable=True)
     return path
+
+
+def write_training_state(path: Path, key: str, net, opt, gen, rng, meta: dict) -> None:
+    """A trainer's whole state in one safetensors file, atomically: weights, optimizer
+    moments, both random generators, and ``meta`` (JSON) under ``key``."""
+    from safetensors.torch import save
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    opt_state = opt.state_dict()
+    for idx, st in opt_state["state"].items():
+        for k, v in st.items():
+            tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    tensors["rng.torch"] = gen.get_state().cpu()
+    meta = {**meta, "numpy_rng": rng.bit_generator.state,
+            "param_groups": opt_state["param_groups"]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, save(tensors, metadata={key: json.dumps(meta)}), durable=True)
+
+
+def read_training_state(path: Path, key: str) -> tuple[dict, dict]:
+    """``(meta, tensors)`` of a state written by :func:`write_training_state`; never unpickles."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = json.loads((f.metadata() or {})[key])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:
+        raise CheckpointError(f"cannot resume from this training state ({e})",
+                              where=str(path)) from None
+    return meta, tensors
+
+
+def restore_training_state(path: Path, meta: dict, tensors: dict, net, opt, gen, rng) -> int:
+    """Put a read state back into the trainer's objects; returns the step it stopped at."""
+    load_state(net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, str(path))
+    state: dict = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    gen.set_state(tensors["rng.torch"])
+    rng.bit_generator.state = meta["numpy_rng"]
+    return int(meta["step"])
 
 
 def read_config(path: Path) -> dict:

@@ -35,7 +35,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from clevrlang.atomic import write_atomic
 from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.images import as_image
 
@@ -296,16 +295,9 @@ class TaskCodec:
 def save_task_net(path: str | os.PathLike, net: TaskNet, extra: dict | None = None,
                   dtype: torch.dtype | None = None) -> Path:
     """Weights (+ config in the metadata) atomically, and a readable JSON config beside."""
-    from safetensors.torch import save
+    from .checkpoints import save_net
 
-    path = Path(path)
-    config = {**net.config.to_json(), **(extra or {})}
-    tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
-               for k, v in net.state_dict().items()}
-    write_atomic(path, save(tensors, metadata={META_KEY: json.dumps(config)}), durable=True)
-    write_atomic(path.with_suffix(".json"),
-                 (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(), durable=True)
-    return path
+    return save_net(path, net, extra, dtype, meta_key=META_KEY)
 
 
 def load_task_net(path: str | os.PathLike, expect: str | None = None) -> TaskNet:

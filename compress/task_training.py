@@ -31,14 +31,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from clevrlang.atomic import write_atomic
 from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.resume import say_finished
 from clevrlang.vocabulary import TASK_CODECS
 
 from .binarizer import binarize
-from .checkpoints import load_state
+from .checkpoints import read_training_state, restore_training_state, write_training_state
 from .task import TaskConfig, build_task_net, load_task_net, save_task_net
 
 log = logging.getLogger(__name__)
@@ -244,32 +243,14 @@ def _answer_loss(model, recon, ids, data, by_image, rng, questions: int):
 
 def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: TaskObjective
           ) -> None:
-    from safetensors.torch import save
-
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    opt_state = opt.state_dict()
-    for idx, st in opt_state["state"].items():
-        for k, v in st.items():
-            tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
-    tensors["rng.torch"] = gen.get_state().cpu()
     meta = {"config": net.config.to_json(), "step": step, "steps": steps,
-            "objective": objective.to_meta(), "numpy_rng": rng.bit_generator.state,
-            "param_groups": opt_state["param_groups"]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}), durable=True)
+            "objective": objective.to_meta()}
+    write_training_state(path, STATE_KEY, net, opt, gen, rng, meta)
 
 
 def _restore(path: Path, net, opt, gen, rng, config: TaskConfig, objective: TaskObjective
              ) -> int:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = json.loads((f.metadata() or {})[STATE_KEY])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise CheckpointError(f"cannot resume from this training state ({e})",
-                              where=str(path)) from None
+    meta, tensors = read_training_state(path, STATE_KEY)
     saved = TaskConfig.from_json(meta["config"])
     if saved != config:
         raise CheckpointError(f"training state is for {saved}, this run asks for {config}",
@@ -280,13 +261,4 @@ def _restore(path: Path, net, opt, gen, rng, config: TaskConfig, objective: Task
                               f"asks for {objective}", where=str(path),
                               hint="pass the same --task/--task-weight/--rate-weight, --force "
                                    "(starts over) or another --out")
-    load_state(net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, str(path))
-    state: dict = {}
-    for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, idx, name = k.split(".", 2)
-            state.setdefault(int(idx), {})[name] = v
-    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    gen.set_state(tensors["rng.torch"])
-    rng.bit_generator.state = meta["numpy_rng"]
-    return int(meta["step"])
+    return restore_training_state(path, meta, tensors, net, opt, gen, rng)

@@ -16,7 +16,6 @@ rewritten atomically every ``save_every`` steps, together with the plain weights
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -26,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clevrlang.atomic import write_atomic
 from clevrlang.devices import pick_device
 from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.resume import say_finished
 from clevrlang.vocabulary import CODEC_LOSSES, LEARNED_CODECS
 
-from .checkpoints import load_net, load_state, save_net
+from .checkpoints import (load_net, read_training_state, restore_training_state, save_net,
+                          write_training_state)
 from .metrics import K1, K2, WIN_SIGMA, WIN_SIZE
 from .networks import (CODE_CHANNELS, DEFAULT_WIDTH, NetConfig, ProgressiveNet, build_net,
                        l1_loss, unroll)
@@ -271,30 +270,13 @@ def _bar(progress: bool, total: int, initial: int, name: str):
 
 def _save(path: Path, net, opt, gen, rng, step: int, steps: int, objective: Objective
           ) -> None:
-    from safetensors.torch import save
-
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    opt_state = opt.state_dict()
-    for idx, st in opt_state["state"].items():
-        for k, v in st.items():
-            tensors[f"optim.{idx}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
-    tensors["rng.torch"] = gen.get_state().cpu()
-    meta = {"config": net.config.to_json(), "step": step, "steps": steps, **objective.to_meta(),
-            "numpy_rng": rng.bit_generator.state, "param_groups": opt_state["param_groups"]}
-    write_atomic(path, save(tensors, metadata={STATE_KEY: json.dumps(meta)}), durable=True)
+    meta = {"config": net.config.to_json(), "step": step, "steps": steps, **objective.to_meta()}
+    write_training_state(path, STATE_KEY, net, opt, gen, rng, meta)
 
 
 def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: Objective
              ) -> int:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = json.loads((f.metadata() or {})[STATE_KEY])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise CheckpointError(f"cannot resume from this training state ({e})",
-                              where=str(path)) from None
+    meta, tensors = read_training_state(path, STATE_KEY)
     saved = NetConfig.from_json(meta["config"])
     if saved != config:
         raise CheckpointError(
@@ -307,14 +289,4 @@ def _restore(path: Path, net, opt, gen, rng, config: NetConfig, objective: Objec
             f"{objective}", where=str(path),
             hint="pass the same loss, iteration weights and image pools, resume=False (starts "
                  "over) or another out_dir")
-    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-    load_state(net, model, str(path))
-    state: dict = {}
-    for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, idx, name = k.split(".", 2)
-            state.setdefault(int(idx), {})[name] = v
-    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    gen.set_state(tensors["rng.torch"])
-    rng.bit_generator.state = meta["numpy_rng"]
-    return int(meta["step"])
+    return restore_training_state(path, meta, tensors, net, opt, gen, rng)
