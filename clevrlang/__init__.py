@@ -5,8 +5,8 @@
 {'function': 'filter_color', 'inputs': [0], 'value_inputs': ['red']}
 """
 
-from clevrlang.errors import ClevrError
-from clevrlang.program import Program, parse
+from clevrlang.language.errors import ClevrError
+from clevrlang.language.program import Program, parse
 
 __all__ = ["ClevrError", "Program", "parse", "load_scenes", "load_questions", "get_backend",
            "ask", "ask_top"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, ClassVar, Protocol, Sequence
 
-from clevrlang.errors import UsageError, shown
+from clevrlang.language.errors import UsageError, shown
 
 if TYPE_CHECKING:
     from clevrlang.runtime import Interpreter

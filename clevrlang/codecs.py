@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from clevrlang.errors import ExecutionError
+from clevrlang.language.errors import ExecutionError
 
 
 @cache

@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from clevrlang.backends import Backend, Capabilities
-from clevrlang.errors import UsageError
 from clevrlang.evaluation import AccuracyTable, answer_questions
-from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
 
 @dataclass
@@ -62,7 +62,7 @@ def parse_compress(specs) -> list[tuple[str, int]]:
         name, _, budget = spec.partition(":")
         if not budget.isdigit() or int(budget) <= 0:
             raise UsageError(f"--compress takes CODEC:BYTES (e.g. jpeg:128), got {spec!r}")
-        from clevrlang.vocabulary import ENUMS, Type
+        from clevrlang.language.vocabulary import ENUMS, Type
 
         if name not in ENUMS[Type.CODEC]:
             raise UsageError(f"unknown codec {name!r}; codecs: {', '.join(ENUMS[Type.CODEC])}")

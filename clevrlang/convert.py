@@ -16,10 +16,10 @@ import json
 import re
 
 from clevrlang.datafiles import load_questions, read_json
-from clevrlang.errors import DataError, shown
-from clevrlang.metadata import read_metadata
-from clevrlang.program import Program, parse
-from clevrlang.vocabulary import BOOL_WORDS, ENUMS, Type, canonical_value, render_value
+from clevrlang.language.errors import DataError, shown
+from clevrlang.language.metadata import read_metadata
+from clevrlang.language.program import Program, parse
+from clevrlang.language.vocabulary import BOOL_WORDS, ENUMS, Type, canonical_value, render_value
 
 _KEEP = ("image_index", "image_filename", "split", "question_family_index", "template_filename",
          "image", "question_index")

@@ -13,11 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from clevrlang.errors import DataError, Source, Span, shown
 from clevrlang.files import read_text
-from clevrlang.program import Program
+from clevrlang.language.errors import DataError, Source, Span, shown
+from clevrlang.language.program import Program
+from clevrlang.language.vocabulary import render_value
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import render_value
 
 
 def read_json(path: str | os.PathLike):

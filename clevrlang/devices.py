@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clevrlang.errors import UsageError, shown
+from clevrlang.language.errors import UsageError, shown
 
 if TYPE_CHECKING:
     import torch
@@ -23,7 +23,7 @@ def pick_device(device: str | None = "auto", local_rank: int = 0) -> "torch.devi
     device(type='cpu')
     >>> pick_device("gpu")
     Traceback (most recent call last):
-    clevrlang.errors.UsageError: usage error: unknown device 'gpu'
+    clevrlang.language.errors.UsageError: usage error: unknown device 'gpu'
       hint: use auto, cpu or cuda
     """
     import torch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clevrlang.vocabulary import (
+from clevrlang.language.vocabulary import (
     ATTRIBUTES, ATTRIBUTE_TYPES, ENUMS, FUNCTIONS, QUESTION_TYPES, VALUE_SYNONYMS, Type,
 )
 
@@ -50,7 +50,8 @@ load("a.png") |> compress[jpeg, bytes=128] |> scene |> count
 
 def language_reference() -> str:
     out = ["# The clevrlang language reference", "",
-           "Generated from `clevrlang/vocabulary.py` by `clevr doc`; do not edit by hand.", "",
+           "Generated from `clevrlang/language/vocabulary.py` by `clevr doc`; "
+           "do not edit by hand.", "",
            _SYNTAX, "## Types", ""]
     for t in Type:
         if t in _TYPE_DOCS:

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass, field
 
 from clevrlang.datafiles import Question, scene_for
-from clevrlang.errors import DataError, MissingFileError, UsageError, clip
+from clevrlang.language.errors import DataError, MissingFileError, UsageError, clip
+from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 from clevrlang.runtime import Failure
-from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
 
 @dataclass

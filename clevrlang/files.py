@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from clevrlang.errors import DataError, MissingFileError
+from clevrlang.language.errors import DataError, MissingFileError
 
 
 def read_text(path: str | os.PathLike, expected: str = "a text file") -> str:

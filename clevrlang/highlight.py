@@ -1,7 +1,7 @@
 """A Pygments lexer for .clv, generated from the vocabulary and the grammar.
 
 Function names, attribute values, type names and Bool words come from
-:mod:`clevrlang.vocabulary`; the keywords (``let``, ``def``, ``expect``) are the grammar's
+:mod:`clevrlang.language.vocabulary`; the keywords (``let``, ``def``, ``expect``) are the grammar's
 alphabetic literals. Adding a function to the vocabulary highlights it with no edit here.
 The REPL uses :class:`ClevrReplLexer`, which also knows its ``:commands``.
 
@@ -19,7 +19,7 @@ from pygments.token import (
     Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace,
 )
 
-from clevrlang.vocabulary import BOOL_WORDS, ENUMS, TYPE_NAMES, callable_names
+from clevrlang.language.vocabulary import BOOL_WORDS, ENUMS, TYPE_NAMES, callable_names
 
 _IDENT = r"[A-Za-z_][A-Za-z_0-9]*"
 
@@ -27,7 +27,7 @@ _IDENT = r"[A-Za-z_][A-Za-z_0-9]*"
 @cache
 def keywords() -> tuple[str, ...]:
     """The language's keywords, read from the grammar's literal terminals (``let``...)."""
-    from clevrlang.parser import _lark
+    from clevrlang.language.parser import _lark
 
     found = {t.pattern.value for t in _lark().terminals
              if t.pattern.type == "str" and t.pattern.value.isalpha()}

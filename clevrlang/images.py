@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from clevrlang.errors import ClevrError, DataError, MissingFileError, UsageError
+from clevrlang.language.errors import ClevrError, DataError, MissingFileError, UsageError
 
 
 class ImageArray(np.ndarray):
@@ -61,7 +61,7 @@ def as_image(image, error: type[ClevrError] = UsageError) -> np.ndarray:
     (2, 3, 3)
     >>> as_image(np.zeros((2, 3), np.float32))
     Traceback (most recent call last):
-    clevrlang.errors.UsageError: usage error: expected an H x W x 3 uint8 image, got shape (2, 3) dtype float32
+    clevrlang.language.errors.UsageError: usage error: expected an H x W x 3 uint8 image, got shape (2, 3) dtype float32
     """
     if isinstance(image, (str, os.PathLike)):
         return load_image(image)

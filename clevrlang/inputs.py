@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clevrlang.errors import ClevrError, UsageError
-from clevrlang.ir import Node, postorder
+from clevrlang.language.errors import ClevrError, UsageError
+from clevrlang.language.ir import Node, postorder
 from clevrlang.scene import Scene
 
 _SHOWN = 3  # reasons, and lines per reason, that a missing-input message lists

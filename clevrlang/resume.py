@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 log = logging.getLogger("clevrlang.train")
 

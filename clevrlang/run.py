@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from clevrlang.errors import ClevrError, UsageError
 from clevrlang.inputs import Inputs, Interpreters
-from clevrlang.ir import postorder
-from clevrlang.metadata import read_metadata
-from clevrlang.program import Program, format_value
+from clevrlang.language.errors import ClevrError, UsageError
+from clevrlang.language.ir import postorder
+from clevrlang.language.metadata import read_metadata
+from clevrlang.language.program import Program, format_value
 from clevrlang.runtime import render
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from clevrlang.errors import ClevrError, ExecutionError, UsageError
-from clevrlang.ir import CONST, Node, postorder
-from clevrlang.vocabulary import render_value
+from clevrlang.language.errors import ClevrError, ExecutionError, UsageError
+from clevrlang.language.ir import CONST, Node, postorder
+from clevrlang.language.vocabulary import render_value
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.errors import DataError, shown
-from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
+from clevrlang.language.errors import DataError, shown
+from clevrlang.language.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS
 
 MAX_OBJECTS = 62  # object sets are int64 bitmasks
 PAD = 16  # scenes are padded to this many objects in batched tables (CLEVR has <= 10)

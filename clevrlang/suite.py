@@ -13,10 +13,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Callable
 
-from clevrlang.errors import ClevrError, UsageError
 from clevrlang.inputs import Inputs, Interpreters
-from clevrlang.metadata import read_metadata
-from clevrlang.program import format_value
+from clevrlang.language.errors import ClevrError, UsageError
+from clevrlang.language.metadata import read_metadata
+from clevrlang.language.program import format_value
 from clevrlang.run import matches
 from clevrlang.runtime import render
 
@@ -38,7 +38,7 @@ def run_suite(path: str, backends: list[str], *, scene_path=None, index=0, image
     ``--image``. A missing input, or a back end that cannot load, stops the suite before
     anything runs."""
     from clevrlang.backends import get_backend
-    from clevrlang.program import parse_file
+    from clevrlang.language.program import parse_file
 
     program = parse_file(path)
     _, metas = read_metadata(program)

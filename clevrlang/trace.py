@@ -6,7 +6,7 @@ perceived scene), the image with the node's objects boxed; for one whose values 
 feature maps (learned), the map's energy (L2 norm over channels) over the image. Nothing is
 computed for them beyond the run itself.
 
->>> from clevrlang.program import parse
+>>> from clevrlang.language.program import parse
 >>> from clevrlang.scene import Scene
 >>> scene = Scene({"objects": [{"color": "red", "size": "large", "material": "metal",
 ...     "shape": "cube"}], "relationships": {r: [[]] for r in ("left", "right", "front",
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clevrlang.ir import Node, postorder
+from clevrlang.language.ir import Node, postorder
+from clevrlang.language.vocabulary import Type
 from clevrlang.runtime import render
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import Type
 
 _THUMB = 0.5  # pictures in a trace are half the image's size
 
@@ -82,7 +82,7 @@ def trace(program, backend, context, *, image=None, pictures: bool = True) -> Tr
 
 def _text(program, node: Node) -> str:
     if isinstance(program, Node):
-        from clevrlang.program import Program
+        from clevrlang.language.program import Program
 
         program = Program.from_node(node)
     return program.to_clv()

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from clevrlang.errors import DataError, UsageError
+from clevrlang.language.errors import DataError, UsageError
 
 from .code import Code
 

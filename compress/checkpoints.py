@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from clevrlang.atomic import write_atomic
-from clevrlang.errors import CheckpointError, UsageError
-from clevrlang.vocabulary import LEARNED_CODECS
+from clevrlang.language.errors import CheckpointError, UsageError
+from clevrlang.language.vocabulary import LEARNED_CODECS
 
 from .networks import NetConfig, ProgressiveNet, build_net
 

@@ -4,7 +4,7 @@ A ``.clc`` file is: 8 magic bytes ``b"CLVCODE\\0"``, a 2-byte big-endian format 
 4-byte big-endian header length, a UTF-8 JSON header, then the payload. The header names the
 codec and carries everything the decoder needs besides the payload (shape, iterations, bits per
 iteration, codec parameters) and a CRC-32 of the payload, so a truncated, corrupted or foreign
-file is refused with a :class:`~clevrlang.errors.DataError` instead of decoding to noise.
+file is refused with a :class:`~clevrlang.language.errors.DataError` instead of decoding to noise.
 
 >>> code = Code(name="jpeg", shape=(2, 2, 3), data=b"abc", nbytes=2, total_bytes=3)
 >>> Code.from_bytes(code.to_bytes()) == code
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from clevrlang.atomic import write_atomic
-from clevrlang.errors import DataError, MissingFileError
+from clevrlang.language.errors import DataError, MissingFileError
 
 MAGIC = b"CLVCODE\0"
 VERSION = 1

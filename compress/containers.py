@@ -8,7 +8,8 @@ like Toderici et al., codecs are compared by the entropy-coded payload alone:
 * JPEG 2000 (raw codestream): every tile-part's data after its SOD marker;
 * AVIF: the body of the ``mdat`` box.
 
-Each function raises :class:`~clevrlang.errors.DataError` when the bytes are not that format.
+Each function raises :class:`~clevrlang.language.errors.DataError` when the bytes are not that
+format.
 
 >>> headerless_size("jpeg", b"\\xff\\xd8\\xff\\xda\\x00\\x02abc\\xff\\xd9")
 3
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import struct
 
-from clevrlang.errors import DataError
+from clevrlang.language.errors import DataError
 
 
 def headerless_size(fmt: str, blob: bytes) -> int:

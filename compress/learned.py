@@ -26,8 +26,8 @@ import math
 import numpy as np
 import torch
 
-from clevrlang.errors import DataError, UsageError
 from clevrlang.images import as_image
+from clevrlang.language.errors import DataError, UsageError
 
 from .base import check_budget, check_code
 from .binarizer import from_bits, to_bits

@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 WIN_SIZE = 11
 WIN_SIGMA = 1.5

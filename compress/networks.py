@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 from .binarizer import binarize
 

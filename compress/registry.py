@@ -5,7 +5,7 @@
 >>> get_codec("jpg")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-clevrlang.errors.UsageError: usage error: unknown codec 'jpg'; did you mean 'jpeg' or 'jpeg2000'?
+clevrlang.language.errors.UsageError: usage error: unknown codec 'jpg'; did you mean 'jpeg' or 'jpeg2000'?
   hint: codecs: jpeg, webp, jpeg2000, avif, fc_residual_shared, ...
 """
 
@@ -15,8 +15,8 @@ import difflib
 import os
 from functools import lru_cache
 
-from clevrlang.errors import UsageError
-from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS, TASK_CODECS, TASK_DEFAULT
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import LEARNED_CODECS, STANDARD_CODECS, TASK_CODECS, TASK_DEFAULT
 
 from .base import Codec
 
@@ -87,7 +87,7 @@ def task_weights_path(name: str):
 
 @lru_cache(maxsize=4)
 def _task_default(name: str, stamp: int | None) -> Codec:
-    from clevrlang.errors import CheckpointError
+    from clevrlang.language.errors import CheckpointError
 
     from .task import TaskCodec, load_task_net
 

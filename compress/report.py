@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.errors import CheckpointError, UsageError
 from clevrlang.images import as_image
-from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
+from clevrlang.language.errors import CheckpointError, UsageError
+from clevrlang.language.vocabulary import LEARNED_CODECS, STANDARD_CODECS
 
 from .registry import get_codec
 

@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from clevrlang.errors import DataError, UsageError
 from clevrlang.images import as_image
+from clevrlang.language.errors import DataError, UsageError
 
 from .base import check_budget, check_code
 from .code import Code

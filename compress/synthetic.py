@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from clevrlang.vocabulary import COLOR_RGB
+from clevrlang.language.vocabulary import COLOR_RGB
 
 
 def synthetic_images(n: int, size: tuple[int, int] = (64, 64), seed: int = 0,

@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from clevrlang.errors import CheckpointError, DataError, UsageError
 from clevrlang.images import as_image
+from clevrlang.language.errors import CheckpointError, DataError, UsageError
 
 from .base import check_budget, check_code
 from .code import Code

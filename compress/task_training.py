@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 
 from clevrlang.devices import pick_device
-from clevrlang.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.vocabulary import TASK_CODECS
 from clevrlang.resume import say_finished
-from clevrlang.vocabulary import TASK_CODECS
 
 from .binarizer import binarize
 from .checkpoints import read_training_state, restore_training_state, write_training_state
@@ -69,7 +69,7 @@ class TaskTrainResult:
 
 def load_world(world_dir, split: str, n_images: int | None, progress: bool):
     """The split's full-size images with their questions (a learned-back-end QADataset)."""
-    from clevrlang.modules.learned.data import from_world, world_image_size
+    from clevrlang.modules.learned.training.data import from_world, world_image_size
     from clevrlang.world.layout import open_world
 
     world = open_world(world_dir)
@@ -92,7 +92,7 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
                      questions: int = 4) -> TaskTrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
-    ``data``: a :class:`~clevrlang.modules.learned.data.QADataset` of full-size images (its
+    ``data``: a :class:`~clevrlang.modules.learned.training.data.QADataset` of full-size images (its
     questions are read only with ``task``). ``task_model``: the learned back end's checkpoint
     (None: the installed default). ``init``: start from these weights (fresh optimizer).
     """

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from clevrlang.devices import pick_device
-from clevrlang.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.vocabulary import CODEC_LOSSES, LEARNED_CODECS
 from clevrlang.resume import say_finished
-from clevrlang.vocabulary import CODEC_LOSSES, LEARNED_CODECS
 
 from .checkpoints import (load_net, read_training_state, restore_training_state, save_net,
                           write_training_state)

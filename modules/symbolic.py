@@ -1,6 +1,6 @@
 """The symbolic back end's interpreter: exact execution of the IR on a CLEVR scene graph.
 
-Two executors run the same kernels (:mod:`clevrlang.semantics`, each function's meaning
+Two executors run the same kernels (:mod:`clevrlang.language.semantics`, each function's meaning
 written once):
 
 * :class:`SceneInterpreter` walks one program on one scene (used by ``clevr run``, traces,
@@ -15,9 +15,9 @@ Values: an object set is an int bitmask, an object its index, attributes their n
 
 from __future__ import annotations
 
-from clevrlang import semantics
-from clevrlang.errors import ExecutionError
-from clevrlang.ir import Node
+from clevrlang.language import semantics
+from clevrlang.language.errors import ExecutionError
+from clevrlang.language.ir import Node
 from clevrlang.runtime import Interpreter, render
 from clevrlang.scene import Scene
 
@@ -28,7 +28,7 @@ def _bits(mask: int) -> list[int]:
 
 class SceneInterpreter(Interpreter):
     """One program on one :class:`Scene` (``context``): the kernels of
-    :mod:`clevrlang.semantics`, plus the current scene and why unique failed."""
+    :mod:`clevrlang.language.semantics`, plus the current scene and why unique failed."""
 
     name = "symbolic"
 
@@ -54,7 +54,7 @@ class SceneInterpreter(Interpreter):
 
     def call(self, node: Node, args: list):
         # Every CLEVR function but scene (which sets the current scene) is its kernel in
-        # clevrlang.semantics on the current scene's lookup row.
+        # clevrlang.language.semantics on the current scene's lookup row.
         f = node.function
         if f is None or not f.clevr or f.family == "scene":
             return super().call(node, args)
@@ -74,7 +74,7 @@ class SceneInterpreter(Interpreter):
 
     def describe(self, node: Node, value) -> str:
         """A node's value for traces: object sets with ids and attributes."""
-        from clevrlang.vocabulary import Type
+        from clevrlang.language.vocabulary import Type
 
         if node.type is Type.OBJECTS:
             ids = _bits(value)

@@ -27,19 +27,19 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from clevrlang import semantics
 from clevrlang.backends import Backend, Capabilities
-from clevrlang.errors import ExecutionError, UsageError
-from clevrlang.ir import CONST, Node
+from clevrlang.language import semantics
+from clevrlang.language.errors import ExecutionError, UsageError
+from clevrlang.language.ir import CONST, Node
+from clevrlang.language.vocabulary import ENUMS, Type, render_value
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure
 from clevrlang.scene import Scene, combo_id
-from clevrlang.vocabulary import ENUMS, Type, render_value
 
 if TYPE_CHECKING:
-    from clevrlang.program import Program
+    from clevrlang.language.program import Program
 
-# Row families: the kernels of clevrlang.semantics, plus constants and PICK (lookup fused
+# Row families: the kernels of clevrlang.language.semantics, plus constants and PICK (lookup fused
 # with the unique that gives its object); each fits in the key's 4 family bits.
 _FAMILIES = ("const", "select", "filter", "lookup", "pick", *semantics.UNARY,
              *semantics.OPERATORS)

@@ -6,7 +6,7 @@ import pytest
 
 from clevrlang import get_backend, parse
 from clevrlang.backends import _REGISTRY, Backend, Capabilities
-from clevrlang.errors import ExecutionError, UsageError
+from clevrlang.language.errors import ExecutionError, UsageError
 from clevrlang.runtime import Failure
 from clevrlang.scene import Scene
 

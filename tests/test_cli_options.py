@@ -79,7 +79,7 @@ def test_the_alias_is_named_once_in_help(cli):
 
 
 def test_help_lists_the_exit_codes(cli):
-    from clevrlang.errors import EXIT_CODE_HELP
+    from clevrlang.language.errors import EXIT_CODE_HELP
 
     code, out, _ = cli("--help")
     assert code == 0 and "Exit codes:" in out

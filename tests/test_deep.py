@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from clevrlang import load_scenes, parse
-from clevrlang.errors import ClevrSyntaxError, ClevrTypeError
-from clevrlang.ir import Node, postorder
-from clevrlang.parser import parse_module
-from clevrlang.program import Program, check_module
+from clevrlang.language.errors import ClevrSyntaxError, ClevrTypeError
+from clevrlang.language.ir import Node, postorder
+from clevrlang.language.parser import parse_module
+from clevrlang.language.program import Program, check_module
 
 N = 10_000
 SCENES = Path(__file__).parent / "fixtures" / "clevr_generator" / "scenes.json"
@@ -199,7 +199,7 @@ def test_json_with_every_node_shared_reads_back_exactly():
 
 
 def test_repl_ir_and_trace_walk_a_deep_program(scenes):
-    from clevrlang.repl import open_session
+    from clevrlang.repl.session import open_session
 
     out: list[tuple[str, str]] = []
     session = open_session(scenes=str(SCENES), index=9, echo=lambda t, k="out": out.append((t, k)))

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from clevrlang.parser import BAD_INPUT_MESSAGES, parse_module
-from clevrlang.errors import ClevrSyntaxError, ClevrTypeError
+from clevrlang.language.errors import ClevrSyntaxError, ClevrTypeError
+from clevrlang.language.parser import BAD_INPUT_MESSAGES, parse_module
 
 # (program text, substring of the message, line, column)
 BAD_PROGRAMS = [
@@ -152,7 +152,7 @@ def test_syntax_error_far_along_one_line_shows_a_window(tmp_path, cli):
 
 
 def test_window_keeps_the_caret_under_its_character():
-    from clevrlang.errors import Source, Span
+    from clevrlang.language.errors import Source, Span
 
     line = "".join(chr(ord("a") + i % 26) for i in range(5000))
     src = Source(line + "\nsecond line", "x.clv")
@@ -167,7 +167,7 @@ def test_window_keeps_the_caret_under_its_character():
 
 
 def test_a_long_span_is_clipped_to_the_window():
-    from clevrlang.errors import Source, Span
+    from clevrlang.language.errors import Source, Span
 
     src = Source("x" * 10_000 + "(" + "y" * 20_000 + ")" + "z" * 10_000)
     excerpt, caret = _caret_pair(ClevrTypeError("bad", Span(src, 10_000, 30_002)).render())
@@ -177,7 +177,7 @@ def test_a_long_span_is_clipped_to_the_window():
 
 
 def test_short_lines_are_shown_whole():
-    from clevrlang.errors import Source, Span
+    from clevrlang.language.errors import Source, Span
 
     src = Source("count(unique(scene()))", "q.clv")
     rendered = ClevrTypeError("needs Objects", Span(src, 6, 21)).render()
@@ -185,7 +185,7 @@ def test_short_lines_are_shown_whole():
 
 
 def test_control_characters_neither_break_the_line_nor_shift_the_caret():
-    from clevrlang.errors import Source, Span
+    from clevrlang.language.errors import Source, Span
 
     src = Source("a\tb\x0bc\x1b[31md\u2028e $", "q.clv")
     rendered = ClevrSyntaxError("bad", Span(src, src.text.index("$"), src.text.index("$") + 1))
@@ -196,7 +196,7 @@ def test_control_characters_neither_break_the_line_nor_shift_the_caret():
 
 
 def test_messages_that_embed_huge_values_are_bounded():
-    from clevrlang.errors import DataError, shown
+    from clevrlang.language.errors import DataError, shown
 
     e = DataError(f"object 0 has shape {shown('p' * 100_000)}", where="s.json",
                   hint="x" * 50_000 + "\n" * 100)

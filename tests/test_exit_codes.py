@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from clevrlang import errors
-from clevrlang.errors import ExitCode
+from clevrlang.language import errors
+from clevrlang.language.errors import ExitCode
 
 from conftest import FIXTURES
 

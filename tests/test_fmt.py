@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from clevrlang import parse
 from clevrlang.convert import json_to_clv
-from clevrlang.errors import ClevrSyntaxError, ClevrTypeError
-from clevrlang.formatting import format_text
-from clevrlang.parser import comments
+from clevrlang.language.errors import ClevrSyntaxError, ClevrTypeError
+from clevrlang.language.formatting import format_text
+from clevrlang.language.parser import comments
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.clv"))
@@ -199,7 +199,7 @@ def test_comments_anywhere_survive_and_formatting_settles(data):
     assert [r.node for r in parse(out).roots] == [r.node for r in before.roots]
 
 
-@pytest.mark.parametrize("module", ["clevrlang.formatting", "clevrlang.printing"])
+@pytest.mark.parametrize("module", ["clevrlang.language.formatting", "clevrlang.language.printing"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

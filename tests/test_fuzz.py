@@ -3,7 +3,7 @@
 Whatever the input -- arbitrary text, near-miss programs, mutated CLEVR JSON, broken images or
 Code files -- the parser, checker, formatter, JSON readers, ``clevr convert`` (through the
 CLI's own ``main``), the image loader and the Code reader either succeed or raise a
-:class:`~clevrlang.errors.ClevrError` whose ``render()`` is at most :data:`MAX_LINES` lines
+:class:`~clevrlang.language.errors.ClevrError` whose ``render()`` is at most :data:`MAX_LINES` lines
 and :data:`MAX_CHARS` characters. Any other exception is a bug, and so is a traceback.
 
 CI runs a short, reproducible pass (derandomized, no example database). A longer, random run:
@@ -36,12 +36,12 @@ from hypothesis.extra import numpy as npst
 from clevrlang.cli import main
 from clevrlang.compress.code import MAGIC, Code
 from clevrlang.datafiles import load_questions, load_scenes
-from clevrlang.errors import ClevrError, ExitCode
-from clevrlang.formatting import format_text
 from clevrlang.images import load_image
-from clevrlang.parser import parse_module
-from clevrlang.program import Program, parse
-from clevrlang.vocabulary import (
+from clevrlang.language.errors import ClevrError, ExitCode
+from clevrlang.language.formatting import format_text
+from clevrlang.language.parser import parse_module
+from clevrlang.language.program import Program, parse
+from clevrlang.language.vocabulary import (
     BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES, VALUE_SYNONYMS,
 )
 
@@ -296,7 +296,7 @@ def read_questions(path) -> None:
 def roundtrip(program: Program, nodes) -> None:
     """A program read from CLEVR's JSON writes back as the same nodes (when each leads to
     the result; CLEVR writes no other) and prints as .clv text that checks to the same IR."""
-    from clevrlang.clevr_json import normalize
+    from clevrlang.language.clevr_json import normalize
 
     used = {k for raw in nodes for k in raw.get("inputs", [])}
     if used >= set(range(len(nodes) - 1)):

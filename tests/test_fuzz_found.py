@@ -11,9 +11,9 @@ import pytest
 
 from clevrlang.compress.code import Code
 from clevrlang.datafiles import load_questions, load_scenes
-from clevrlang.errors import ClevrError, ExitCode
 from clevrlang.images import load_image
-from clevrlang.program import parse
+from clevrlang.language.errors import ClevrError, ExitCode
+from clevrlang.language.program import parse
 
 from conftest import FIXTURES
 from test_fuzz import _TGA, _broken_png, _code_blob, _png_header, clevr, workdir  # noqa: F401

@@ -10,7 +10,7 @@ from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Stri
 
 import clevrlang.highlight
 from clevrlang.highlight import ClevrLexer, ClevrReplLexer, keywords
-from clevrlang.vocabulary import ENUMS, FUNCTIONS, TYPE_NAMES
+from clevrlang.language.vocabulary import ENUMS, FUNCTIONS, TYPE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -128,3 +128,17 @@ def test_library_code_does_not_import_the_command_line():
                    and not a.startswith("clevrlang.cli") and a not in CLI_CALLERS)
     assert not wrong, "library modules importing the CLI:\n  " + "\n  ".join(
         f"{a} -> {b}" for a, b in wrong)
+
+
+def test_inference_back_ends_never_import_their_training():
+    """A back end's inference path (its folder less ``training/``) loads no trainer."""
+    graph = import_graph()
+    for backend in ("learned", "engineered"):
+        training = f"clevrlang.modules.{backend}.training"
+        assert any(m.startswith(training + ".") for m in graph), f"{training} is missing"
+        inference = [m for m in graph if m.startswith(f"clevrlang.modules.{backend}.")
+                     and not m.startswith(training)]
+        assert f"clevrlang.modules.{backend}.backend" in inference
+        for module in inference:
+            reached = sorted(m for m in nx.descendants(graph, module) if m.startswith(training))
+            assert not reached, f"{module} imports training code: {reached}"

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from clevrlang.errors import ExitCode
+from clevrlang.language.errors import ExitCode
 from conftest import FIXTURES
 
 SCENES = FIXTURES / "clevr_generator" / "scenes.json"

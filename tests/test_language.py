@@ -6,8 +6,8 @@ import importlib
 import pytest
 
 from clevrlang import parse
-from clevrlang.errors import ClevrTypeError
-from clevrlang.ir import Node
+from clevrlang.language.errors import ClevrTypeError
+from clevrlang.language.ir import Node
 
 EXAMPLE = '''
 # How many cylinders are in front of the small thing and left of the green object?
@@ -20,9 +20,10 @@ load("a.png") |> compress[conv_lstm, bytes=128] |> scene |> filter[red cube] |> 
 '''
 
 
-@pytest.mark.parametrize("module", ["clevrlang", "clevrlang.vocabulary", "clevrlang.errors",
-                                    "clevrlang.ir", "clevrlang.program", "clevrlang.parser",
-                                    "clevrlang.evaluation"])
+@pytest.mark.parametrize("module", [
+    "clevrlang", "clevrlang.language.vocabulary", "clevrlang.language.errors",
+    "clevrlang.language.ir", "clevrlang.language.program", "clevrlang.language.parser",
+    "clevrlang.evaluation"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

@@ -8,10 +8,10 @@ import random
 
 import pytest
 
-from clevrlang import clevr_json
-from clevrlang.errors import DataError
-from clevrlang.ir import _INTERNED, Node
-from clevrlang.vocabulary import Type
+from clevrlang.language import clevr_json
+from clevrlang.language.errors import DataError
+from clevrlang.language.ir import _INTERNED, Node
+from clevrlang.language.vocabulary import Type
 
 
 def careful(nodes, where=None):

@@ -18,17 +18,17 @@ from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from clevrlang.errors import UsageError
 from clevrlang.highlight import function_names, keywords
-from clevrlang.repl import Session, is_complete, join_trailing_pipes, open_session
-from clevrlang.repl_commands import COMMANDS
-from clevrlang.repl_prompt import (
-    ClevrCompleter, _grouped, history_path, open_history, run_lines, run_prompt,
-)
-from clevrlang.vocabulary import (
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, LEARNED_CODECS, RELATIONS, STANDARD_CODECS,
     TASK_CODECS, TYPE_NAMES, Type,
 )
+from clevrlang.repl.commands import COMMANDS
+from clevrlang.repl.prompt import (
+    ClevrCompleter, _grouped, history_path, open_history, run_lines, run_prompt,
+)
+from clevrlang.repl.session import Session, is_complete, join_trailing_pipes, open_session
 
 SCENES = Path(__file__).parent / "fixtures" / "clevr_generator" / "scenes.json"
 UP, ENTER, EOF = "\x1b[A", "\r", "\x04"
@@ -245,9 +245,9 @@ def test_no_scene_is_a_clear_message():
 def test_docstring_examples_run():
     import doctest
 
-    import clevrlang.repl
+    import clevrlang.repl.session
 
-    result = doctest.testmod(clevrlang.repl)
+    result = doctest.testmod(clevrlang.repl.session)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -6,11 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clevrlang import Program, get_backend, parse
-from clevrlang.clevr_json import normalize
 from clevrlang.datafiles import scene_for
-from clevrlang.errors import ClevrError
-from clevrlang.ir import Node
-from clevrlang.vocabulary import ENUMS, FUNCTIONS, Type
+from clevrlang.language.clevr_json import normalize
+from clevrlang.language.errors import ClevrError
+from clevrlang.language.ir import Node
+from clevrlang.language.vocabulary import ENUMS, FUNCTIONS, Type
 
 
 def test_every_generator_program_round_trips(gen_fixture):

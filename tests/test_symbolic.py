@@ -7,7 +7,7 @@ import pytest
 
 from clevrlang import Program, get_backend, load_scenes, parse
 from clevrlang.datafiles import scene_for
-from clevrlang.errors import ExecutionError
+from clevrlang.language.errors import ExecutionError
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure, render
 from clevrlang.scene import Scene, compute_relationships

@@ -9,14 +9,14 @@ import random
 
 import pytest
 
-from clevrlang.errors import ExecutionError, UsageError
-from clevrlang.ir import Node
+from clevrlang.language.errors import ExecutionError, UsageError
+from clevrlang.language.ir import Node
+from clevrlang.language.program import Program
+from clevrlang.language.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS, Type
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.modules.symbolic_plan import execute, program_table
-from clevrlang.program import Program
 from clevrlang.runtime import Failure, render
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, RELATIONS, Type
 
 DIRECTIONS = {"behind": [-0.78, 0.62, 0.0], "front": [0.78, -0.62, 0.0],
               "left": [-0.62, -0.78, 0.0], "right": [0.62, 0.78, 0.0]}

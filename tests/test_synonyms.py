@@ -3,8 +3,9 @@
 import pytest
 
 from clevrlang import parse
-from clevrlang.errors import ClevrTypeError
-from clevrlang.vocabulary import ENUMS, SYNONYMS, VALUE_SYNONYMS, canonical_value, type_of_value
+from clevrlang.language.errors import ClevrTypeError
+from clevrlang.language.vocabulary import (ENUMS, SYNONYMS, VALUE_SYNONYMS, canonical_value,
+                                           type_of_value)
 
 SAME = [
     ("scene() |> filter[big shiny ball] |> count", "scene() |> filter[large metal sphere] |> count"),

@@ -13,8 +13,8 @@ import sys
 
 SCRIPT = r'''
 import json, operator, sys
-from clevrlang import vocabulary as V
-from clevrlang import semantics
+from clevrlang.language import vocabulary as V
+from clevrlang.language import semantics
 
 V.FUNCTIONS["at_least"] = V.Function(
     "at_least", (V.Type.INT, V.Type.INT), V.Type.BOOL, family="compare", operator="ge",
@@ -24,7 +24,7 @@ semantics.OPERATORS["ge"] = operator.ge
 import contextlib, io
 from clevrlang import Program, get_backend, parse
 from clevrlang.cli import main
-from clevrlang.errors import ClevrTypeError
+from clevrlang.language.errors import ClevrTypeError
 from clevrlang.scene import Scene
 
 out = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from clevrlang.program import Program
+from clevrlang.language.program import Program
 
 #: A best guess whose probability is below this is reported as unsure.
 LOW_CONFIDENCE = 0.5
@@ -83,7 +83,7 @@ class ProgramGenerator:
 
 
 def _checked(program: Program) -> Program:
-    from clevrlang.program import parse
+    from clevrlang.language.program import parse
 
     checked = parse(program.to_clv(), "<generated>")
     assert checked.node is program.node, "the checker read a generated program differently"

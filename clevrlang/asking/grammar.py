@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from clevrlang.asking.tokens import END, PAD, START
-from clevrlang.errors import DataError
-from clevrlang.ir import Node, postorder
-from clevrlang.program import Program
-from clevrlang.vocabulary import ENUMS, FUNCTIONS, QUESTION_TYPES, Type
+from clevrlang.language.errors import DataError
+from clevrlang.language.ir import Node, postorder
+from clevrlang.language.program import Program
+from clevrlang.language.vocabulary import ENUMS, FUNCTIONS, QUESTION_TYPES, Type
 
 #: Longest program written, in tokens (CLEVR's longest has under 30 nodes).
 MAX_TOKENS = 48

@@ -23,7 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from clevrlang.asking.grammar import program_tokens
 from clevrlang.asking.tokens import known_words
 from clevrlang.atomic import write_atomic
-from clevrlang.errors import CheckpointError, MissingFileError
+from clevrlang.language.errors import CheckpointError, MissingFileError
 
 FORMAT = "clevrlang-ask/1"
 

@@ -22,8 +22,8 @@ import re
 from functools import cache
 from importlib import resources
 
-from clevrlang.errors import ClevrError, Source, Span, UsageError, shown
-from clevrlang.vocabulary import ENUMS, SYNONYMS, Type
+from clevrlang.language.errors import ClevrError, Source, Span, UsageError, shown
+from clevrlang.language.vocabulary import ENUMS, SYNONYMS, Type
 
 PAD, START, END, UNK = "<pad>", "<s>", "</s>", "<unk>"
 SPECIALS = (PAD, START, END, UNK)

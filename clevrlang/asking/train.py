@@ -24,7 +24,7 @@ from clevrlang.asking.decode import beam_search, pad, training_masks
 from clevrlang.asking.grammar import program_of, token_ids, tokens_of
 from clevrlang.asking.tokens import END, encode
 from clevrlang.devices import pick_device
-from clevrlang.errors import CheckpointError, UsageError
+from clevrlang.language.errors import CheckpointError, UsageError
 from clevrlang.resume import resume_or_start, say_finished
 
 log = logging.getLogger("clevrlang.train")

@@ -1,7 +1,7 @@
 """The ``clevr`` command line: one click group whose subcommands load on first use.
 
-Every :class:`~clevrlang.errors.ClevrError` is printed as its one-screen message (location,
-caret, hint) and exits with its class's code (:class:`~clevrlang.errors.ExitCode`: 1 the
+Every :class:`~clevrlang.language.errors.ClevrError` is printed as its one-screen message (location,
+caret, hint) and exits with its class's code (:class:`~clevrlang.language.errors.ExitCode`: 1 the
 program ran and failed, 2 the call was wrong, 3 an input could not be read); a Python
 traceback reaching a user is a bug.
 """
@@ -14,7 +14,7 @@ import textwrap
 
 import click
 
-from clevrlang.errors import EXIT_CODE_HELP, ClevrError, ExitCode
+from clevrlang.language.errors import EXIT_CODE_HELP, ClevrError, ExitCode
 
 # command name -> "module:function" under clevrlang.cli; imported only when invoked, so that
 # `clevr fmt` never pays for torch, ultralytics or scikit-learn.

@@ -6,7 +6,7 @@ import click
 
 from clevrlang.cli.options import (index_option, quiet_option, refuse_clash, scenes_option,
                                      split_option, world_option)
-from clevrlang.errors import ExitCode
+from clevrlang.language.errors import ExitCode
 from clevrlang.resume import resume_options
 
 
@@ -45,7 +45,7 @@ def ask(question, scenes_path, index, image, world_dir, split, backend, top, gen
     Without --scenes, --world or --image it prints the program and its type only.
     """
     from clevrlang.asking import LOW_CONFIDENCE, ProgramGenerator, default_generator
-    from clevrlang.errors import UsageError
+    from clevrlang.language.errors import UsageError
 
     if backend and not (scenes_path or image or world_dir):
         raise UsageError("--backend answers on an input: give --scenes, --world or --image")

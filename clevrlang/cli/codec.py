@@ -30,7 +30,7 @@ def report(world_dir, split, n_images, budgets, codec_spec, out_dir, quiet):
     """SSIM/PSNR at each budget on 32x32 thumbnails, as Markdown and a rate-distortion PNG."""
     from clevrlang.atomic import write_text
     from clevrlang.compress import codec_table, rate_distortion_png, table_markdown
-    from clevrlang.errors import UsageError
+    from clevrlang.language.errors import UsageError
     from clevrlang.thumbnails import world_thumbnails
 
     try:

@@ -9,7 +9,7 @@ import click
 
 from clevrlang.cli.options import (index_option, quiet_option, refuse_clash, scenes_option,
                                      split_option, world_option)
-from clevrlang.errors import ExitCode, UsageError
+from clevrlang.language.errors import ExitCode, UsageError
 
 
 def _backends(spec: str) -> list[str]:
@@ -157,8 +157,8 @@ def _ablate(questions, scenes, images_dir, options, png, force, json_out, progre
     from clevrlang.backends import get_backend
     from clevrlang.datafiles import scene_for
     from clevrlang.evaluation import find_image
-    from clevrlang.modules.engineered.ablation import ablate, format_table
-    from clevrlang.modules.engineered.samples import Sample
+    from clevrlang.modules.engineered.training.ablation import ablate, format_table
+    from clevrlang.modules.engineered.training.samples import Sample
 
     if scenes is None or not images_dir:
         raise UsageError("--ablate needs --scenes (the truth) and --images")

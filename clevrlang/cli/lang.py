@@ -9,7 +9,7 @@ import click
 
 from clevrlang.cli.options import (index_option, refuse_clash, scenes_option, split_option,
                                      world_option)
-from clevrlang.errors import ClevrError, ExitCode, UsageError
+from clevrlang.language.errors import ClevrError, ExitCode, UsageError
 
 
 def _read_source(path: str) -> str:
@@ -46,7 +46,7 @@ def _atomic_write(path: str, text: str) -> None:
 def run(file, scenes_path, index, image, world_dir, split, backend, trace, show_path, model,
         explain_dir):
     """Run FILE.clv: print each top-level value; `expect` lines pass or fail (exit 1)."""
-    from clevrlang.program import parse_file
+    from clevrlang.language.program import parse_file
     from clevrlang.run import run_file
 
     if world_dir:
@@ -78,7 +78,7 @@ def _world_inputs(world_dir, split, index, scenes_path, image):
 @click.argument("file", type=click.Path())
 def check(file):
     """Type-check FILE.clv."""
-    from clevrlang.program import parse_file
+    from clevrlang.language.program import parse_file
 
     program = parse_file(file)
     click.echo(f"{file}: ok ({len(program.roots)} result(s), {len(program.nodes())} IR nodes)")
@@ -91,7 +91,7 @@ def check(file):
 @click.option("--write", "-w", is_flag=True, help="Rewrite the files in place (atomically).")
 def fmt(files, check, write):
     """Format .clv files: canonical layout, comments, lets and defs kept (prints the result)."""
-    from clevrlang.formatting import format_files
+    from clevrlang.language.formatting import format_files
 
     click.get_current_context().exit(format_files(files, click.echo, check=check, write=write))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 
 class AliasedOption(click.Option):

@@ -28,16 +28,16 @@ def repl(image, world_dir, scenes_path, index, split, backend, history):
       clevr repl --scenes scenes.json --index 3
       clevr repl < steps.txt      # not a terminal: runs the lines and prints a transcript
     """
-    from clevrlang.repl import open_session
+    from clevrlang.repl.session import open_session
 
     session = open_session(image=image, world=world_dir, index=index, split=split,
                            scenes=scenes_path, backend=backend)
     if not sys.stdin.isatty():
-        from clevrlang.repl_prompt import run_lines
+        from clevrlang.repl.prompt import run_lines
 
         run_lines(session, sys.stdin)
         return
-    from clevrlang.repl_prompt import open_history, run_prompt
+    from clevrlang.repl.prompt import open_history, run_prompt
 
     where = session.scene_label or session.image_path or "no scene or image yet"
     click.echo(f"clevrlang REPL on {where}; back end {session.backend.name}. "

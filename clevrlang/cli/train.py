@@ -6,8 +6,8 @@ import click
 
 from clevrlang.cli import Group
 from clevrlang.cli.options import quiet_option
+from clevrlang.language.vocabulary import CODEC_LOSSES
 from clevrlang.resume import resume_or_start, resume_options
-from clevrlang.vocabulary import CODEC_LOSSES
 
 
 @click.group(cls=Group)
@@ -81,7 +81,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
     import torch
 
     from clevrlang.modules.learned.checkpoint import STATE_FILE
-    from clevrlang.modules.learned.session import accuracy_table, train_world
+    from clevrlang.modules.learned.training.session import accuracy_table, train_world
 
     if threads:
         torch.set_num_threads(threads)
@@ -165,8 +165,8 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
 
     from clevrlang.compress import train_codec
     from clevrlang.compress.training import state_file
+    from clevrlang.language.vocabulary import TASK_CODECS
     from clevrlang.thumbnails import world_images, world_thumbnails
-    from clevrlang.vocabulary import TASK_CODECS
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -203,7 +203,7 @@ def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch
     import os
 
     from clevrlang.compress.task_training import load_world, train_task_codec
-    from clevrlang.vocabulary import TASK_DEFAULT
+    from clevrlang.language.vocabulary import TASK_DEFAULT
 
     if codec_name == "task":
         raise click.UsageError(f"'task' names the installed default; train an architecture "
@@ -243,7 +243,7 @@ def _floats(text: str | None) -> list[float] | None:
 
 
 def _attach_engineered() -> None:
-    from clevrlang.modules.engineered.command import engineered
+    from clevrlang.modules.engineered.training.command import engineered
 
     train.add_command(engineered)
 

@@ -7,7 +7,7 @@ import re
 import click
 
 from clevrlang.cli import Group
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 
 def _size(text: str) -> tuple[int, int]:

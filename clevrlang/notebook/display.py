@@ -5,7 +5,7 @@ Programs, scenes, traces, comparisons, evaluations and codec round trips keep on
 nothing for it. It reads those objects by their public fields and imports none of their
 modules (they import it), so no import cycle runs through here.
 
->>> from clevrlang.program import parse
+>>> from clevrlang.language.program import parse
 >>> html = program_html(parse("scene() |> filter[red] |> count"))
 >>> "count" in html and ": Int" in html
 True

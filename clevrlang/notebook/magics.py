@@ -8,7 +8,7 @@
     %%clv [--backend B] [--world DIR [--split S]] [--scene FILE] [--image PATH] [--index I]
     %clv_ask "QUESTION?"            the program generator's program, shown and run
 
-A cell runs like REPL input (:class:`~clevrlang.repl.Session`, one per notebook): ``let``
+A cell runs like REPL input (:class:`~clevrlang.repl.session.Session`, one per notebook): ``let``
 and ``def`` stay for later cells, each result is shown richly (objects boxed on the image,
 images as pictures), ``expect`` shows pass or FAIL, and an error shows its caret message,
 never a traceback.
@@ -20,10 +20,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from clevrlang.errors import ClevrError
+from clevrlang.language.errors import ClevrError
+from clevrlang.language.vocabulary import Type
 from clevrlang.notebook.display import Message, Picture, Result
-from clevrlang.repl import Session
-from clevrlang.vocabulary import Type
+from clevrlang.repl.session import Session
 
 
 def _echo(text: str, kind: str = "out") -> None:
@@ -109,7 +109,7 @@ class ClvMagics(Magics):
         s = self.session
         try:
             if args.world:
-                from clevrlang.repl import _world_inputs
+                from clevrlang.repl.session import _world_inputs
 
                 s.scene, image_path, s.scene_label = _world_inputs(
                     args.world, args.index or 0, args.split)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 _PASS_THROUGH = ("sqrt", "where", "minimum", "maximum", "abs", "clip", "floor", "ceil",
                  "exp", "sign", "reshape", "cumsum")

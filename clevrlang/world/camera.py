@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from clevrlang.errors import DataError
+from clevrlang.language.errors import DataError
 
 #: Camera and lamp positions in CLEVR's base scene (lamps are jittered per image).
 BASE_CAMERA_LOCATION = (7.4811, -6.5076, 5.3437)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clevrlang.errors import DataError
-from clevrlang.vocabulary import COLOR_RGB, SIZE_RADIUS
+from clevrlang.language.errors import DataError
+from clevrlang.language.vocabulary import COLOR_RGB, SIZE_RADIUS
 from clevrlang.world.camera import BASE_LIGHTS, Camera
 
 #: Bevel radius of the "smooth" cube and cylinder, in units of the object's half-size.

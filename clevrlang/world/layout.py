@@ -37,7 +37,7 @@ import numpy as np
 
 from clevrlang.atomic import TEMP_MARK as _TEMP_MARK
 from clevrlang.atomic import replacing, write_atomic
-from clevrlang.errors import DataError, MissingFileError, UsageError
+from clevrlang.language.errors import DataError, MissingFileError, UsageError
 
 #: Split names of CLEVR v1.0 and CLEVR-CoGenT v1.0, in the order a listing shows them.
 KNOWN_SPLITS = ("train", "val", "test", "trainA", "valA", "valB", "testA", "testB")

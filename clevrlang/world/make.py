@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from clevrlang.datafiles import read_json
-from clevrlang.errors import DataError, UsageError
+from clevrlang.language.errors import DataError, UsageError
 from clevrlang.world import layout
 from clevrlang.world.render import RenderResult, annotate_scene, render
 from clevrlang.world.scenes import make_scene

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from clevrlang.errors import DataError, UsageError
+from clevrlang.language.errors import DataError, UsageError
 from clevrlang.world import layout
 from clevrlang.world.make import (PARTS_FORMAT, MakeResult, Parts, Shard, WorldSpec, assemble,
                                   option_differences, progress_bar)

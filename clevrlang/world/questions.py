@@ -30,10 +30,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from clevrlang.errors import DataError, ExecutionError
-from clevrlang.ir import Node
+from clevrlang.language.errors import DataError, ExecutionError
+from clevrlang.language.ir import Node
+from clevrlang.language.vocabulary import render_value
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import render_value
 from clevrlang.world.search import Search, SceneIndex
 from clevrlang.world.templates import Template, load_templates, render_text
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 from clevrlang.world import geometry as geo
 from clevrlang.world import shading
 from clevrlang.world.arrays import namespace

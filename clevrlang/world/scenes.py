@@ -33,8 +33,8 @@ from importlib import resources
 
 import numpy as np
 
-from clevrlang.errors import DataError, UsageError
-from clevrlang.vocabulary import COLORS, MATERIALS, SHAPES, SIZE_RADIUS, SIZES
+from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.vocabulary import COLORS, MATERIALS, SHAPES, SIZE_RADIUS, SIZES
 from clevrlang.world.camera import BASE_CAMERA_LOCATION, BASE_LIGHTS, Camera
 from clevrlang.world.geometry import half_size
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from clevrlang import semantics
-from clevrlang.scene import Scene
-from clevrlang.vocabulary import (ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, RELATIONS,
+from clevrlang.language import semantics
+from clevrlang.language.vocabulary import (ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, RELATIONS,
                                   function_for, render_value)
+from clevrlang.scene import Scene
 from clevrlang.world.templates import NULL_OTHER, NULL_SHAPE, Step, Template
 
 INVALID = None  # the value of a step whose unique failed
@@ -50,7 +50,7 @@ class SceneIndex:
         self.values = [tuple(domains[a][c] for a, c in enumerate(row)) for row in codes]
         self.attr_mask = [{v: masks[a][k] for k, v in enumerate(d)} for a, d in enumerate(domains)]
         self.relate = {rel: scene.relate[r].tolist() for r, rel in enumerate(RELATIONS)}
-        self.row = semantics.scene_row(scene)  # what the functions read (clevrlang.semantics)
+        self.row = semantics.scene_row(scene)  # what the functions read (language.semantics)
         table: dict[tuple, int] = {}
         for vals in self.values:
             for m in range(16):

@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 
-from clevrlang.vocabulary import ATTRIBUTES, COLOR_RGB
+from clevrlang.language.vocabulary import ATTRIBUTES, COLOR_RGB
 
 # Box colours that stand out on CLEVR's grey ground and from its eight object colours.
 _PALETTE = ((255, 230, 0), (0, 230, 255), (255, 80, 200), (120, 255, 80), (255, 140, 0),

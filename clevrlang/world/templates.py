@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from clevrlang.errors import DataError
-from clevrlang.vocabulary import (
+from clevrlang.language.errors import DataError
+from clevrlang.language.vocabulary import (
     ATTRIBUTES, BOOL_ANSWERS, CLEVR_TYPE_NAMES, COUNT_ANSWERS, ENUMS, FUNCTIONS, MACROS,
     SYNONYMS, Type,
 )

@@ -9,7 +9,7 @@
 Nothing is unpickled. The scikit-learn models are skops files, loaded with an explicit list
 of trusted types and then checked to be exactly the pipeline kinds training writes; the
 detector is safetensors. Every file's checksum must match the manifest, so a truncated,
-corrupted or swapped file is refused with a :class:`~clevrlang.errors.CheckpointError`
+corrupted or swapped file is refused with a :class:`~clevrlang.language.errors.CheckpointError`
 naming it. ``manifest.json`` is written last: a folder without one is an unfinished run.
 """
 
@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 
 from clevrlang.atomic import replacing, write_text
-from clevrlang.errors import CheckpointError, Source, Span
-from clevrlang.vocabulary import ATTRIBUTES
+from clevrlang.language.errors import CheckpointError, Source, Span
+from clevrlang.language.vocabulary import ATTRIBUTES
 
 FORMAT = "clevrlang-engineered"
 VERSION = 1

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Sequence
 
 from clevrlang.backends import Backend, Capabilities
-from clevrlang.errors import DataError, ExecutionError, UsageError
 from clevrlang.images import as_image
-from clevrlang.ir import Node
+from clevrlang.language.errors import DataError, ExecutionError, UsageError
+from clevrlang.language.ir import Node
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.runtime import Failure
 from clevrlang.scene import Scene

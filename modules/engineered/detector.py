@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from clevrlang.atomic import replacing
-from clevrlang.errors import CheckpointError
+from clevrlang.language.errors import CheckpointError
 from clevrlang.modules.engineered.offline import resolve_device, ultralytics
 
 FORMAT = "clevrlang-yolo/1"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.vocabulary import ATTRIBUTES, COLOR_RGB
+from clevrlang.language.vocabulary import ATTRIBUTES, COLOR_RGB
 
 
 def _label(i: int, obj: dict) -> str:

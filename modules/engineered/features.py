@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clevrlang.vocabulary import SHAPES
+from clevrlang.language.vocabulary import SHAPES
 
 THUMB = 6
 HUE_BINS = 16

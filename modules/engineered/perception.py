@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import ATTRIBUTES, SHAPES
 from clevrlang.modules.engineered import geometry as geo
 from clevrlang.modules.engineered.features import (
     appearance_features, shape_features, size_features,
 )
 from clevrlang.scene import compute_relationships
-from clevrlang.vocabulary import ATTRIBUTES, SHAPES
 
 log = logging.getLogger(__name__)
 

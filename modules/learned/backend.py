@@ -25,11 +25,11 @@ import torch
 
 from clevrlang.backends import Backend, Capabilities
 from clevrlang.devices import pick_device
-from clevrlang.errors import CheckpointError, DataError, ExecutionError, UsageError
 from clevrlang.images import as_image
-from clevrlang.ir import Node
-from clevrlang.modules.learned.checkpoint import STATE_FILE, load_model
+from clevrlang.language.errors import CheckpointError, DataError, ExecutionError, UsageError
+from clevrlang.language.ir import Node
 from clevrlang.modules.learned.batching import ProgramTable
+from clevrlang.modules.learned.checkpoint import STATE_FILE, load_model
 from clevrlang.modules.learned.compiler import answer_kind, check
 from clevrlang.modules.learned.modules import token_of
 from clevrlang.modules.learned.stem import to_tensor

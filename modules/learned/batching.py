@@ -24,11 +24,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from clevrlang.ir import Node, postorder
+from clevrlang.language.ir import Node, postorder
+from clevrlang.language.vocabulary import Type
 from clevrlang.modules.learned.compiler import (_TOKEN_ORDER, Gather, Plan, Step, answer_kind,
                                                 check)
 from clevrlang.modules.learned.modules import SCENE, token_of
-from clevrlang.vocabulary import Type
 
 SET_TYPES = (Type.OBJECTS, Type.OBJECT)
 _LONG = torch.long

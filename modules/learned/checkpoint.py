@@ -6,7 +6,7 @@ tokens and answers it was built for), ``sha256`` of the tensor bytes (safetensor
 checks only the header) and free-form JSON entries (training progress, optimizer
 hyper-parameters, RNG states). Every way a file can be wrong -- missing, truncated, not
 safetensors, bytes changed, made for another vocabulary, tensors missing or misshapen --
-raises :class:`~clevrlang.errors.CheckpointError` naming the file and the problem.
+raises :class:`~clevrlang.language.errors.CheckpointError` naming the file and the problem.
 
 >>> import tempfile, os
 >>> from clevrlang.modules.learned.model import NMN, ModelConfig
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from clevrlang.errors import CheckpointError
+from clevrlang.language.errors import CheckpointError
 from clevrlang.modules.learned.model import NMN, ModelConfig
 
 MODEL_FORMAT = "clevrlang-nmn/1"

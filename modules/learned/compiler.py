@@ -25,8 +25,8 @@ from typing import Sequence
 
 import torch
 
-from clevrlang.errors import ExecutionError
-from clevrlang.ir import Node, postorder
+from clevrlang.language.errors import ExecutionError
+from clevrlang.language.ir import Node, postorder
 from clevrlang.modules.learned.modules import ANSWER_TYPES, SCENE, module_tokens, token_of
 
 _TOKEN_ORDER = {t: i for i, t in enumerate(module_tokens())}

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from clevrlang.ir import Node, postorder
+from clevrlang.language.ir import Node, postorder
 from clevrlang.modules.learned.compiler import answer_kind
 from clevrlang.modules.learned.modules import SCENE
 
@@ -64,7 +64,7 @@ def explain(backend, program, image: np.ndarray, path) -> Path:
     rows = -(-panels // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows + 0.8), squeeze=False)
     if not hasattr(program, "to_clv"):
-        from clevrlang.program import Program
+        from clevrlang.language.program import Program
 
         program = Program.from_node(node)
     text = program.to_clv()

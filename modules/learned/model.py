@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from clevrlang.language.vocabulary import ANSWERS, FUNCTIONS, Type
 from clevrlang.modules.learned.modules import (ANSWER_SETS, ANSWER_TYPES, Classifier,
                                                build_modules, module_families, module_tokens)
 from clevrlang.modules.learned.stem import STRIDE, Stem
-from clevrlang.vocabulary import ANSWERS, FUNCTIONS, Type
 
 FORMAT = "clevrlang-nmn/1"
 
@@ -131,7 +131,7 @@ class NMN(nn.Module):
 
         With ``sets``, also per step the set head's (N, h, w) logit map and the count head's
         (N, h, w) density map for steps whose function yields objects, None for the others
-        and for a head the network lacks (see :mod:`.auxiliary`).
+        and for a head the network lacks (see :mod:`.training.auxiliary`).
         """
         from clevrlang.modules.learned.compiler import run_plan
 

@@ -2,8 +2,8 @@
 
 A *token* is a function with its value inputs filled in: ``filter_color[red]``,
 ``relate[left]``, ``count``. Johnson et al. (2017) give every token its own module; the
-tokens are enumerated here from :data:`~clevrlang.vocabulary.FUNCTIONS` (the CLEVR
-functions) and :data:`~clevrlang.vocabulary.ENUMS` (their value types) -- never from
+tokens are enumerated here from :data:`~clevrlang.language.vocabulary.FUNCTIONS` (the CLEVR
+functions) and :data:`~clevrlang.language.vocabulary.ENUMS` (their value types) -- never from
 function names -- and a module's arity is its function's number of data inputs.
 
 * ``scene`` has no module: it is the stem's feature map of the image;
@@ -16,7 +16,7 @@ function names -- and a module's arity is its function's number of data inputs.
 
 >>> "filter_color[red]" in module_tokens() and "relate[left]" in module_tokens()
 True
->>> from clevrlang.ir import Node
+>>> from clevrlang.language.ir import Node
 >>> token_of(Node.make("filter_shape", ("cube",), (Node.make("scene"),)))
 'filter_shape[cube]'
 """
@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from clevrlang.vocabulary import BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, FUNCTIONS, Type
+from clevrlang.language.vocabulary import BOOL_ANSWERS, COUNT_ANSWERS, ENUMS, FUNCTIONS, Type
 
 SCENE = "scene"  # the one CLEVR function that has no module: it is the stem's output
 

@@ -1,7 +1,7 @@
 """The image stem (a small CNN trained from scratch) and the image preprocessing it expects.
 
 No ImageNet weights exist offline, so the stem either learns end to end with the modules or
-is first pretrained on the world's own dense labels (:mod:`.pretrain`: which object, and
+is first pretrained on the world's own dense labels (:mod:`.training.pretrain`: which object, and
 its colour, size, material and shape, under every feature cell) as a stand-in.
 
 >>> import numpy as np

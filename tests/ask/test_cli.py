@@ -6,9 +6,9 @@ import json
 import pytest
 
 import clevrlang
-from clevrlang.errors import ExitCode
-from clevrlang.program import parse
-from clevrlang.repl import Session
+from clevrlang.language.errors import ExitCode
+from clevrlang.language.program import parse
+from clevrlang.repl.session import Session
 
 from conftest import FIXTURES
 
@@ -105,7 +105,7 @@ def test_the_asked_program_is_in_the_prompts_history_to_edit_and_rerun():
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from clevrlang.repl_prompt import run_prompt
+    from clevrlang.repl.prompt import run_prompt
 
     lines = []
     session = Session(scene=clevrlang.load_scenes(SCENES)[0],

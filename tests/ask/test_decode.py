@@ -14,8 +14,8 @@ from clevrlang.asking.grammar import (
     tokens_of,
 )
 from clevrlang.asking.tokens import encode
-from clevrlang.errors import ClevrError
-from clevrlang.program import parse
+from clevrlang.language.errors import ClevrError
+from clevrlang.language.program import parse
 
 # CI size; CLEVRLANG_ASK_EXAMPLES=10000 for the full run.
 EXAMPLES = int(os.environ.get("CLEVRLANG_ASK_EXAMPLES", "60"))

@@ -3,7 +3,7 @@
 import pytest
 
 from clevrlang.asking.tokens import UNK, encode, known_words, word_ids, words
-from clevrlang.errors import ClevrError, ExitCode, UsageError
+from clevrlang.language.errors import ClevrError, ExitCode, UsageError
 
 
 def test_lower_cases_splits_punctuation_and_folds_synonyms():

@@ -9,7 +9,7 @@ from clevrlang.asking.model import load
 from clevrlang.asking.train import (
     MODEL_FILE, STATE_FILE, Trainer, TrainConfig, load_data, supervised_loss, train_world,
 )
-from clevrlang.errors import CheckpointError, UsageError
+from clevrlang.language.errors import CheckpointError, UsageError
 
 CFG = TrainConfig(steps=12, reinforce=3, batch=16, embed=16, hidden=32, save_every=4,
                   lr=1e-2)

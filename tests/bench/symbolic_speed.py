@@ -95,7 +95,7 @@ def reference_engine():
 def contenders(batch: Batch, engine) -> dict:
     """name -> a function answering the whole batch (each checked once here)."""
     from clevrlang import get_backend
-    from clevrlang.program import Program
+    from clevrlang.language.program import Program
     from clevrlang.runtime import render
 
     backend = get_backend("symbolic")

@@ -5,7 +5,7 @@ import pytest
 from clevrlang.compress import get_codec, synthetic_images
 from clevrlang.compress.learned import LearnedCodec
 from clevrlang.compress.networks import DEFAULT_WIDTH, NetConfig, build_net
-from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
+from clevrlang.language.vocabulary import LEARNED_CODECS, STANDARD_CODECS
 
 
 
@@ -50,7 +50,7 @@ def test_encode_picture_half_bpp(benchmark, name, picture):
 
 @pytest.fixture(scope="module")
 def scene_320x240():
-    from clevrlang.modules.learned.toy import toy_dataset
+    from clevrlang.modules.learned.training.toy import toy_dataset
 
     return toy_dataset(1, 1, seed=4, size=(320, 240)).images[0]
 

@@ -17,7 +17,7 @@ BATCH = 16
 @pytest.fixture(scope="module")
 def backend():
     torch = pytest.importorskip("torch")
-    from clevrlang.errors import CheckpointError
+    from clevrlang.language.errors import CheckpointError
     from clevrlang.modules.engineered.backend import EngineeredBackend
 
     torch.set_num_threads(1)

@@ -29,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from clevrlang.modules.learned.compiler import compile_batch, run_loop  # noqa: E402
 from clevrlang.modules.learned.model import NMN, ModelConfig  # noqa: E402
 from clevrlang.modules.learned.stem import normalize  # noqa: E402
-from clevrlang.modules.learned.toy import toy_dataset  # noqa: E402
+from clevrlang.modules.learned.training.toy import toy_dataset  # noqa: E402
 
 BATCH = 256
 TARGET_SPEEDUP = 10  # the goal: not reached on this CPU (no GPU has been lent to try)

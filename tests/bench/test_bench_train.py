@@ -26,8 +26,8 @@ from clevrlang.modules.learned.backend import default_checkpoint  # noqa: E402
 from clevrlang.modules.learned.checkpoint import load_model  # noqa: E402
 from clevrlang.modules.learned.compiler import _compile  # noqa: E402
 from clevrlang.modules.learned.stem import normalize  # noqa: E402
-from clevrlang.modules.learned.toy import toy_dataset  # noqa: E402
-from clevrlang.modules.learned.train import TrainConfig, Trainer  # noqa: E402
+from clevrlang.modules.learned.training.toy import toy_dataset  # noqa: E402
+from clevrlang.modules.learned.training.train import TrainConfig, Trainer  # noqa: E402
 
 BATCH = 256
 TARGET_MS = 25  # the CPU-side budget per 256 questions

@@ -1,7 +1,7 @@
 import pytest
 
 from clevrlang.compress import Code
-from clevrlang.errors import DataError
+from clevrlang.language.errors import DataError
 
 
 def _code() -> Code:

@@ -10,8 +10,8 @@ from clevrlang.compress import (Code, LearnedCodec, NetConfig, build_net, get_co
                                 save_net)
 from clevrlang.compress.binarizer import binarize
 from clevrlang.compress.networks import SPECS, unroll
-from clevrlang.errors import DataError, UsageError
-from clevrlang.vocabulary import LEARNED_CODECS
+from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.vocabulary import LEARNED_CODECS
 
 TINY = {"fc_residual_shared": 16, "fc_residual": 16, "conv_residual_shared": 16,
         "conv_residual": 16, "fc_lstm": 16, "conv_lstm": 16}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from clevrlang.compress import bpp, ms_ssim, psnr, ssim
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 
 
 def _noisy(img, sigma=20, seed=0):

@@ -1,8 +1,8 @@
 import pytest
 
 from clevrlang.compress import get_codec
-from clevrlang.errors import CheckpointError, UsageError
-from clevrlang.vocabulary import LEARNED_CODECS, STANDARD_CODECS
+from clevrlang.language.errors import CheckpointError, UsageError
+from clevrlang.language.vocabulary import LEARNED_CODECS, STANDARD_CODECS
 
 
 def test_standard_codecs_by_name():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from clevrlang.compress import Code, get_codec, headerless_size
-from clevrlang.errors import DataError, UsageError
-from clevrlang.vocabulary import STANDARD_CODECS
+from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.vocabulary import STANDARD_CODECS
 
 
 @pytest.mark.parametrize("name", STANDARD_CODECS)

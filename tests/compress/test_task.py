@@ -12,8 +12,8 @@ import torch
 from clevrlang.compress import Code, get_codec
 from clevrlang.compress.task import (HEADER_BYTES, TaskCodec, TaskConfig, build_task_net,
                                      load_task_net, save_task_net)
-from clevrlang.errors import CheckpointError, DataError, UsageError
-from clevrlang.vocabulary import ENUMS, TASK_CODECS, Type
+from clevrlang.language.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.vocabulary import ENUMS, TASK_CODECS, Type
 
 
 def tiny(iterations: int = 4, seed: int = 0) -> TaskCodec:
@@ -23,7 +23,7 @@ def tiny(iterations: int = 4, seed: int = 0) -> TaskCodec:
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
     """A rendered 80x64 scene (not a multiple of the stride in height: 64 is, 80 is)."""
-    from clevrlang.modules.learned.toy import toy_dataset
+    from clevrlang.modules.learned.training.toy import toy_dataset
 
     return toy_dataset(1, 1, seed=3, size=(80, 56)).images[0]
 
@@ -145,7 +145,7 @@ def world(tmp_path_factory):
     """A toy dataset of 64x48 scenes and a tiny learned back end to answer on them."""
     from clevrlang.modules.learned.checkpoint import save_model
     from clevrlang.modules.learned.model import NMN, ModelConfig
-    from clevrlang.modules.learned.toy import toy_dataset
+    from clevrlang.modules.learned.training.toy import toy_dataset
 
     data = toy_dataset(4, 3, seed=1, size=(64, 48))
     torch.manual_seed(0)

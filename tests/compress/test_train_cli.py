@@ -41,7 +41,7 @@ def test_bad_iteration_weights_are_a_usage_error(world, tmp_path, cli):
 def test_resume_rule(world, tmp_path, cli, caplog):
     """The rule every trainer follows (clevrlang/resume.py): --resume continues, --force
     starts over, neither refuses to replace a run."""
-    from clevrlang.errors import ExitCode
+    from clevrlang.language.errors import ExitCode
 
     args = ["train", "codec", "--world", world, "--codec", "conv_lstm", "--iterations", "1",
             "--width", "16", "--batch", "2", "--steps", "2", "--quiet", "--out", tmp_path / "c"]

@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from clevrlang.compress import get_codec, load_net, synthetic_images, train_codec
-from clevrlang.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.errors import CheckpointError, DataError, UsageError
 
 
 @pytest.fixture(scope="module")

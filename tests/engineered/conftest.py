@@ -21,7 +21,7 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def samples():
     """Rendered samples: the first N_TRAIN train, the rest held out."""
-    from clevrlang.modules.engineered.samples import synth_samples
+    from clevrlang.modules.engineered.training.samples import synth_samples
 
     return synth_samples(N_TRAIN + 6, seed=11, width=SIZE[0], height=SIZE[1])
 
@@ -29,7 +29,7 @@ def samples():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, samples):
     """A detector trained for one epoch plus SVMs: runs end to end, detects little."""
-    from clevrlang.modules.engineered.train import train_engineered
+    from clevrlang.modules.engineered.training.train import train_engineered
 
     out = tmp_path_factory.mktemp("engineered") / "model"
     manifest = train_engineered(samples, out, epochs=1, imgsz=64, threads=1, progress=False,

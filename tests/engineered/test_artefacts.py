@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from clevrlang.errors import CheckpointError
+from clevrlang.language.errors import CheckpointError
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 
 def test_command_passes_its_options(tmp_path, monkeypatch):
-    from clevrlang.modules.engineered import command, train
+    from clevrlang.modules.engineered.training import command, train
 
     seen = {}
 
@@ -27,8 +27,8 @@ def test_resume_rule(tiny_model, samples, tmp_path, capsys, caplog):
     import shutil
 
     from clevrlang.cli import main
-    from clevrlang.errors import ExitCode
-    from clevrlang.modules.engineered.train import train_engineered
+    from clevrlang.language.errors import ExitCode
+    from clevrlang.modules.engineered.training.train import train_engineered
 
     out = tmp_path / "model"
     shutil.copytree(tiny_model[0], out)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clevrlang import parse
-from clevrlang.errors import CheckpointError
+from clevrlang.language.errors import CheckpointError
 from clevrlang.scene import Scene
 
 
@@ -66,7 +66,7 @@ def test_interpreter_and_draw(backend, samples, tmp_path):
 
 
 def test_ablation_with_true_boxes_beats_chance(backend, samples, tmp_path):
-    from clevrlang.modules.engineered.ablation import ablate, format_table
+    from clevrlang.modules.engineered.training.ablation import ablate, format_table
 
     result = ablate(backend, samples=samples[-6:], png=tmp_path / "ablation.png",
                     progress=False)
@@ -74,7 +74,7 @@ def test_ablation_with_true_boxes_beats_chance(backend, samples, tmp_path):
     assert rows["all"]["scene_exact"] == 1.0  # the truth in every slot is the true scene
     assert (tmp_path / "ablation.png").stat().st_size > 1000
     assert "detection" in format_table(result)
-    from clevrlang.modules.engineered.evaluate import component_metrics
+    from clevrlang.modules.engineered.training.evaluate import component_metrics
 
     with_boxes = backend.perception.perceive([s.image() for s in samples[-6:]],
                                              truth=[s.scene for s in samples[-6:]],
@@ -86,8 +86,8 @@ def test_ablation_with_true_boxes_beats_chance(backend, samples, tmp_path):
 
 
 def test_rerun_resumes_without_work(tiny_model, samples, monkeypatch):
-    from clevrlang.modules.engineered import detector_train
-    from clevrlang.modules.engineered.train import train_engineered
+    from clevrlang.modules.engineered.training import detector_train
+    from clevrlang.modules.engineered.training.train import train_engineered
 
     monkeypatch.setattr(detector_train, "train_detector",
                         lambda *a, **k: pytest.fail("a finished run must not retrain"))
@@ -112,8 +112,8 @@ def test_loading_unpickles_nothing(tiny_model, monkeypatch, samples):
 
 
 def test_settings_change_is_refused(tiny_model, samples):
-    from clevrlang.errors import UsageError
-    from clevrlang.modules.engineered.train import train_engineered
+    from clevrlang.language.errors import UsageError
+    from clevrlang.modules.engineered.training.train import train_engineered
 
     with pytest.raises(UsageError, match="other settings"):
         train_engineered(samples, tiny_model[0], epochs=2, imgsz=64, progress=False)
@@ -130,7 +130,7 @@ def test_missing_model_is_a_checkpoint_error(tmp_path):
 
 
 def test_bad_image_is_a_data_error(backend):
-    from clevrlang.errors import DataError
+    from clevrlang.language.errors import DataError
 
     with pytest.raises(DataError):
         backend.perceive([np.zeros((4, 4), np.float32)])
@@ -140,7 +140,7 @@ def test_warm_start_keeps_every_tensor_that_fits(tiny_model):
     from types import SimpleNamespace
 
     from clevrlang.modules.engineered.detector import build_model
-    from clevrlang.modules.engineered.detector_train import _warm_start
+    from clevrlang.modules.engineered.training.detector_train import _warm_start
 
     model, ema = build_model("yolo11n.yaml", 1), build_model("yolo11n.yaml", 1)
     before = {k: v.clone() for k, v in model.state_dict().items()}

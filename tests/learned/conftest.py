@@ -25,7 +25,7 @@ def tiny_config():
 @pytest.fixture(scope="session")
 def toy():
     """4 rendered scenes, 6 random programs each (every question type can occur)."""
-    from clevrlang.modules.learned.toy import toy_dataset
+    from clevrlang.modules.learned.training.toy import toy_dataset
 
     return toy_dataset(4, 6, seed=3, size=SIZE)
 

@@ -4,8 +4,8 @@ import sys
 
 import torch
 
-from clevrlang.modules.learned.toy import toy_dataset
-from clevrlang.modules.learned.train import Trainer, TrainConfig
+from clevrlang.modules.learned.training.toy import toy_dataset
+from clevrlang.modules.learned.training.train import Trainer, TrainConfig
 
 from learned_settings import CONFIG, TRAIN
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from clevrlang.modules.learned.auxiliary import SetTargets, cell_owners, set_loss
 from clevrlang.modules.learned.model import NMN
-from clevrlang.modules.learned.train import TrainConfig, Trainer, batch_inputs
+from clevrlang.modules.learned.training.auxiliary import SetTargets, cell_owners, set_loss
+from clevrlang.modules.learned.training.train import TrainConfig, Trainer, batch_inputs
 
 
 def test_cell_owners_prefer_objects_from_a_tenth_of_a_cell():
@@ -100,7 +100,7 @@ def test_count_head_trains_and_extends_an_init_model(toy, tiny_config, tmp_path)
 
 
 def test_count_head_needs_set_supervision(toy, tiny_config, tmp_path):
-    from clevrlang.errors import UsageError
+    from clevrlang.language.errors import UsageError
 
     config = dataclasses.replace(tiny_config, set_head=True, count_head=True)
     with pytest.raises(UsageError, match="aux-weight"):

@@ -5,7 +5,7 @@ import torch
 
 from clevrlang import parse
 from clevrlang.backends import get_backend
-from clevrlang.errors import CheckpointError, ExecutionError, UsageError
+from clevrlang.language.errors import CheckpointError, ExecutionError, UsageError
 from clevrlang.modules.learned.checkpoint import save_model
 from clevrlang.modules.learned.model import ANSWER_SETS
 from clevrlang.runtime import Failure

@@ -4,9 +4,9 @@ import numpy as np
 import torch
 
 from clevrlang import parse
-from clevrlang.modules.learned.auxiliary import SetTargets
 from clevrlang.modules.learned.batching import ProgramTable
 from clevrlang.modules.learned.compiler import _compile
+from clevrlang.modules.learned.training.auxiliary import SetTargets
 
 
 def same_gather(a, b):

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from clevrlang.errors import CheckpointError
+from clevrlang.language.errors import CheckpointError
 from clevrlang.modules.learned import checkpoint as ck
 from clevrlang.modules.learned.model import NMN, ModelConfig
 

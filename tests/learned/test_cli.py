@@ -109,7 +109,7 @@ def test_add_a_context_path_to_an_init_checkpoint(world, tmp_path, cli):
 
 def test_resume_rule(world, tmp_path, cli, caplog):
     """The same rule as every trainer's (clevrlang/resume.py)."""
-    from clevrlang.errors import ExitCode
+    from clevrlang.language.errors import ExitCode
 
     out = tmp_path / "ck"
     args = ["train", "learned", "--world", world, "--epochs", "1", "--batch", "8",

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from clevrlang import parse
-from clevrlang.errors import ExecutionError
+from clevrlang.language.errors import ExecutionError
 from clevrlang.modules.learned.compiler import PlanCache, compile_batch, run_loop, run_plan
 from clevrlang.modules.learned.stem import normalize
 

@@ -6,13 +6,13 @@ import dataclasses
 import pytest
 import torch
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
 from clevrlang.modules.learned.compiler import compile_batch
 from clevrlang.modules.learned.model import NMN, ModelConfig
 from clevrlang.modules.learned.modules import ResidualBlock
-from clevrlang.modules.learned.session import _families
 from clevrlang.modules.learned.stem import normalize
-from clevrlang.modules.learned.train import TrainConfig, Trainer
+from clevrlang.modules.learned.training.session import _families
+from clevrlang.modules.learned.training.train import TrainConfig, Trainer
 
 
 def _far_effect(block: ResidualBlock) -> float:

@@ -3,10 +3,10 @@
 import numpy as np
 import torch
 
+from clevrlang.language.vocabulary import COLORS
 from clevrlang.modules.learned.model import NMN
-from clevrlang.modules.learned.pretrain import dense_labels, pretrain_stem
-from clevrlang.modules.learned.train import load_stem
-from clevrlang.vocabulary import COLORS
+from clevrlang.modules.learned.training.pretrain import dense_labels, pretrain_stem
+from clevrlang.modules.learned.training.train import load_stem
 
 
 def test_dense_labels_follow_the_mask():

@@ -2,10 +2,10 @@
 
 import math
 
-from clevrlang.ir import Node
+from clevrlang.language.ir import Node
+from clevrlang.language.vocabulary import ENUMS, FUNCTIONS
 from clevrlang.modules.learned.modules import (BinaryModule, UnaryModule, module_arity,
                                                module_tokens, spell, token_of)
-from clevrlang.vocabulary import ENUMS, FUNCTIONS
 
 
 def test_one_token_per_function_and_value():
@@ -48,8 +48,8 @@ def test_classifier_pools(tiny_config):
 
     import torch
 
+    from clevrlang.language.vocabulary import ANSWERS
     from clevrlang.modules.learned.model import NMN
-    from clevrlang.vocabulary import ANSWERS
 
     for pool in ("max2", "global"):
         net = NMN(dataclasses.replace(tiny_config, classifier_pool=pool))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from clevrlang.errors import CheckpointError, UsageError
+from clevrlang.language.errors import CheckpointError, UsageError
 from clevrlang.modules.learned.checkpoint import load_model
-from clevrlang.modules.learned.train import TrainConfig, Trainer
+from clevrlang.modules.learned.training.train import TrainConfig, Trainer
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -103,7 +103,7 @@ def test_progress_bar_shows_the_validation_accuracy_just_logged(toy, tmp_path, c
     import logging
     import re
 
-    with caplog.at_level(logging.INFO, logger="clevrlang.modules.learned.train"):
+    with caplog.at_level(logging.INFO, logger="clevrlang.modules.learned.training.train"):
         result = Trainer(toy, toy, tmp_path, CONFIG, TrainConfig(**TRAIN), progress=True).run()
     bar = capsys.readouterr().err
     logged = re.findall(r"validation accuracy (\d\.\d+)", caplog.text)

@@ -8,8 +8,8 @@ import torch
 from clevrlang.modules.learned.compiler import compile_batch
 from clevrlang.modules.learned.model import NMN
 from clevrlang.modules.learned.stem import normalize
-from clevrlang.modules.learned.train import TrainConfig, Trainer
-from clevrlang.modules.learned.widen import widen, wider_config
+from clevrlang.modules.learned.training.train import TrainConfig, Trainer
+from clevrlang.modules.learned.training.widen import widen, wider_config
 
 
 def _outputs(net, toy):

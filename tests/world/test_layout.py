@@ -13,7 +13,7 @@ import pytest
 
 from clevrlang.backends import get_backend
 from clevrlang.datafiles import scene_for
-from clevrlang.errors import DataError
+from clevrlang.language.errors import DataError
 from clevrlang.scene import compute_relationships
 from clevrlang.world import layout
 from clevrlang.world.layout import open_world

@@ -17,7 +17,7 @@ import pytest
 from clevrlang.backends import get_backend
 from clevrlang.cli import main
 from clevrlang.datafiles import load_questions, load_scenes, scene_for
-from clevrlang.errors import DataError, UsageError
+from clevrlang.language.errors import DataError, UsageError
 from clevrlang.world import layout
 from clevrlang.world.layout import open_world
 from clevrlang.world.make import Shard, WorldSpec, cogent_split, make_world

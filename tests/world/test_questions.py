@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from clevrlang.errors import DataError
+from clevrlang.language.errors import DataError
+from clevrlang.language.program import Program
+from clevrlang.language.vocabulary import QUESTION_TYPES
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.modules.symbolic_plan import SymbolicBackend
-from clevrlang.program import Program
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import QUESTION_TYPES
 from clevrlang.world.questions import BalanceState, QuestionGenerator
 from clevrlang.world.scenes import make_scene
 from clevrlang.world.templates import FAMILY_OFFSETS, family_index, load_templates, render_text

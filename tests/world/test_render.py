@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clevrlang.errors import DataError, UsageError
-from clevrlang.vocabulary import COLORS
+from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.vocabulary import COLORS
 from clevrlang.world.camera import Camera
 from clevrlang.world.render import annotate_scene, render, render_batch, render_mask
 from clevrlang.world.scenes import make_scene, min_visible_pixels

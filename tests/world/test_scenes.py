@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from clevrlang.errors import UsageError
-from clevrlang.vocabulary import COLORS, MATERIALS, SHAPES, SIZE_RADIUS, SIZES
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import COLORS, MATERIALS, SHAPES, SIZE_RADIUS, SIZES
 from clevrlang.world.camera import BASE_CAMERA_LOCATION, Camera
 from clevrlang.world.scenes import (
     RULES, cogent_combos, compute_relationships, make_scene, min_visible_pixels,

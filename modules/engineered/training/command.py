@@ -36,7 +36,7 @@ def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, i
     import logging
     from pathlib import Path
 
-    from clevrlang.modules.engineered.train import state_file, train_engineered
+    from clevrlang.modules.engineered.training.train import state_file, train_engineered
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -50,5 +50,5 @@ def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, i
     click.echo("held-out: " + ", ".join(f"{k} {v}" for k, v in held.items()))
 
 
-if __name__ == "__main__":  # python -m clevrlang.modules.engineered.command --world DIR ...
+if __name__ == "__main__":  # python -m clevrlang.modules.engineered.training.command --world DIR ...
     engineered()

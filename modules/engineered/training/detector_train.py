@@ -19,7 +19,7 @@ import logging
 import time
 from pathlib import Path
 
-from clevrlang.errors import CheckpointError
+from clevrlang.language.errors import CheckpointError
 from clevrlang.modules.engineered.detector import (
     Detector, read_safetensors, save_safetensors, state_tensors,
 )

@@ -2,8 +2,8 @@
 
 The formatter prints the syntax tree (the checked IR has inlined every ``def``) and puts the
 comments the grammar ignores back where they were. Each statement takes one line in the
-layout :mod:`clevrlang.printing` gives ``Program.to_clv``, or one ``|>`` stage per line when
-its author broke the pipeline across lines; CLEVR's synonyms become their canonical word;
+layout :mod:`.printing` gives ``Program.to_clv``, or one ``|>`` stage per line when its
+author broke the pipeline across lines; CLEVR's synonyms become their canonical word;
 runs of blank lines become one. The result is checked before anyone sees it: it must type-check
 to the same program, with the same comments and ``#@`` metadata, or nothing is written.
 
@@ -21,12 +21,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from clevrlang import syntax as S
-from clevrlang.errors import ClevrError, ExitCode, UsageError
-from clevrlang.parser import comments, parse_module
-from clevrlang.printing import is_stage, layout
-from clevrlang.program import Program, check_module, format_value
-from clevrlang.vocabulary import BOOL_WORDS, canonical_value, type_of_value
+from clevrlang.language import syntax as S
+from clevrlang.language.errors import ClevrError, ExitCode, UsageError
+from clevrlang.language.parser import comments, parse_module
+from clevrlang.language.printing import is_stage, layout
+from clevrlang.language.program import Program, check_module, format_value
+from clevrlang.language.vocabulary import BOOL_WORDS, canonical_value, type_of_value
 
 INDENT = "    "  # before each `|>` of a pipeline broken across lines
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]*([eE][-+]?[0-9]+)?")  # the grammar's FLOAT
@@ -191,7 +191,7 @@ def _comment(tok) -> str:
 
 def _check_same(before: Program, notes: Sequence, out: str, name: str) -> None:
     """The formatted text must mean what the file meant; otherwise it is a formatter bug."""
-    from clevrlang.metadata import read_metadata
+    from clevrlang.language.metadata import read_metadata
 
     try:
         after = check_module(parse_module(out, name))

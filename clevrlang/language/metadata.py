@@ -8,7 +8,7 @@ A ``#@`` line belongs to the next top-level result (it comes before that result'
 ``#@info {...}`` is the file's ``info`` block. ``clevr convert`` reads them back into the
 questions file, and suites and ``clevr run`` run each result on the image they name.
 
->>> from clevrlang.program import parse
+>>> from clevrlang.language.program import parse
 >>> p = parse('#@ {"image_index": 3}\\nexpect scene() |> count == 2\\nscene() |> exist\\n')
 >>> read_metadata(p)
 ({}, [{'image_index': 3}, {}])
@@ -20,7 +20,7 @@ import bisect
 import json
 import re
 
-from clevrlang.errors import DataError, Span
+from clevrlang.language.errors import DataError, Span
 
 _META = re.compile(r"#@\s*(info\s+)?(\{.*\})\s*$")
 
@@ -28,7 +28,7 @@ _META = re.compile(r"#@\s*(info\s+)?(\{.*\})\s*$")
 def read_metadata(program) -> tuple[dict, list[dict]]:
     """``(info, metas)``: the ``#@info`` dict and one dict per root of ``program`` (empty
     where a root has no ``#@`` line). Malformed JSON is a located DataError."""
-    from clevrlang.parser import comments
+    from clevrlang.language.parser import comments
 
     source = program.source
     metas: list[dict] = [{} for _ in program.roots]

@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from clevrlang import clevr_json
-from clevrlang.check import Checker, Root
-from clevrlang.deep import collector_paused
-from clevrlang.errors import Source, UsageError
 from clevrlang.files import read_text
-from clevrlang.ir import CONST, Node, postorder, verify
-from clevrlang.parser import parse_module
-from clevrlang.printing import layout
-from clevrlang.syntax import Module
-from clevrlang.vocabulary import Type, render_value
+from clevrlang.language import clevr_json
+from clevrlang.language.check import Checker, Root
+from clevrlang.language.deep import collector_paused
+from clevrlang.language.errors import Source, UsageError
+from clevrlang.language.ir import CONST, Node, postorder, verify
+from clevrlang.language.parser import parse_module
+from clevrlang.language.printing import layout
+from clevrlang.language.syntax import Module
+from clevrlang.language.vocabulary import Type, render_value
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +123,7 @@ def format_value(value, type: Type | None = None) -> str:
 
 class _Printer:
     """Prints lets (in let order) then roots; references to a node bound by several lets
-    take its names in turn, mirroring :func:`clevrlang.ir.tree_postorder`."""
+    take its names in turn, mirroring :func:`clevrlang.language.ir.tree_postorder`."""
 
     def __init__(self, names):
         self.names = names

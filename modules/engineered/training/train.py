@@ -27,16 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import SHAPES
 from clevrlang.modules.engineered.artefacts import (
     DETECTOR, MANIFEST, read_manifest, save_model, write_json_atomic, write_manifest,
 )
 from clevrlang.modules.engineered.offline import resolve_device
-from clevrlang.modules.engineered.samples import (
+from clevrlang.modules.engineered.training.samples import (
     as_samples, split_holdout, world_samples, write_yolo_dataset,
 )
 from clevrlang.resume import say_finished
-from clevrlang.vocabulary import SHAPES
 
 log = logging.getLogger(__name__)
 STAGES = ("data", "detector", "features", "models", "evaluate")
@@ -132,14 +132,14 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
                                init=Path(init_detector) if init_detector else None)
     stages.start()
     if not stages.done("features"):
-        from clevrlang.modules.engineered.fitting import collect_features
+        from clevrlang.modules.engineered.training.fitting import collect_features
 
         arrays = collect_features(detector, train, progress=progress)
         np.savez(work / "features.npz", **arrays)
         stages.finish("features", rows=int(len(arrays["color"])))
     stages.start()
     if not stages.done("models"):
-        from clevrlang.modules.engineered.fitting import fit_models
+        from clevrlang.modules.engineered.training.fitting import fit_models
 
         with np.load(work / "features.npz", allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -147,7 +147,7 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
         stages.finish("models", cv=scores)
     stages.start()
     if not stages.done("evaluate") or not (out / MANIFEST).is_file():
-        from clevrlang.modules.engineered.fitting import evaluate_holdout
+        from clevrlang.modules.engineered.training.fitting import evaluate_holdout
 
         config = {"classes": classes, "names": list(names), "imgsz": imgsz, "cfg": cfg}
         config, metrics = evaluate_holdout(out, config, held, device, CONF_GRID)
@@ -165,7 +165,7 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
 
 def _detector_stage(stages, data, work, out, names, *, half, **kw):
     from clevrlang.modules.engineered.detector import Detector
-    from clevrlang.modules.engineered.detector_train import (
+    from clevrlang.modules.engineered.training.detector_train import (
         CKPT_NAME, checkpoint_seconds, train_detector,
     )
 

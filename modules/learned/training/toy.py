@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from clevrlang.ir import Node
+from clevrlang.language.ir import Node
+from clevrlang.language.vocabulary import (ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS,
+                                           QUESTION_TYPES, RELATIONS, function_for,
+                                           render_value)
 from clevrlang.modules.symbolic import SceneInterpreter
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import (ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS, FUNCTIONS, QUESTION_TYPES,
-                                  RELATIONS, function_for, render_value)
 
 _SCENE = None
 
@@ -115,7 +116,7 @@ def toy_scenes(n_images: int, seed: int, size: tuple[int, int], split: str = "tr
 
 def toy_dataset(n_images: int, per_image: int, seed: int = 0, size=(128, 96), split="train"):
     """A :class:`~.data.QADataset` of ``n_images`` rendered scenes x ``per_image`` questions."""
-    from clevrlang.modules.learned.data import QADataset
+    from clevrlang.modules.learned.training.data import QADataset
 
     raws, images, masks = toy_scenes(n_images, seed, size, split)
     rng = np.random.default_rng([seed, 7])
@@ -123,8 +124,8 @@ def toy_dataset(n_images: int, per_image: int, seed: int = 0, size=(128, 96), sp
     for i, raw in enumerate(raws):
         for node, answer in random_questions(Scene(raw, i), per_image, rng):
             triples.append((i, node, answer))
-    from clevrlang.modules.learned.auxiliary import cell_owners, centre_cells
     from clevrlang.modules.learned.stem import STRIDE
+    from clevrlang.modules.learned.training.auxiliary import cell_owners, centre_cells
 
     grid = (size[1] // STRIDE, size[0] // STRIDE)
     owners = np.stack([cell_owners(m, grid) for m in masks])

@@ -45,8 +45,8 @@ from functools import cache
 
 import numpy as np
 
+from clevrlang.language.vocabulary import ATTRIBUTES, ENUMS, FUNCTIONS, RELATIONS, Function
 from clevrlang.scene import N_COMBOS, ROW_BLOCK, Scene, combo_id
-from clevrlang.vocabulary import ATTRIBUTES, ENUMS, FUNCTIONS, RELATIONS, Function
 
 # Where Scene.lookup_row keeps what: filter-combination masks, then a block per object.
 REL_AT = N_COMBOS                     # block[r]: objects in relation r to this one

@@ -12,9 +12,9 @@ centres (``pixel_coords``), which are marked instead.
 
 from __future__ import annotations
 
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import Type
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import Type
 
 
 def object_node(node):

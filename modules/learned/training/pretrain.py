@@ -18,10 +18,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from clevrlang.language.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS
 from clevrlang.modules.learned import checkpoint as ck
 from clevrlang.modules.learned.model import ModelConfig
 from clevrlang.modules.learned.stem import STRIDE, Stem, normalize
-from clevrlang.vocabulary import ATTRIBUTE_TYPES, ATTRIBUTES, ENUMS
 
 log = logging.getLogger(__name__)
 STEM_FORMAT = "clevrlang-stem/1"
@@ -73,7 +73,7 @@ def dense_loss(outs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Te
 
 def make_data(n_images: int, seed: int, size: tuple[int, int]):
     """Rendered images (N, H, W, 3) uint8 and their dense labels."""
-    from clevrlang.modules.learned.toy import toy_scenes
+    from clevrlang.modules.learned.training.toy import toy_scenes
 
     raws, images, masks = toy_scenes(n_images, seed, size, split="pretrain")
     labels = np.stack([dense_labels(r, m) for r, m in zip(raws, masks)])

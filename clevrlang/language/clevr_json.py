@@ -16,9 +16,9 @@ nodes in post-order (comparison questions list both objects before querying them
 
 from __future__ import annotations
 
-from clevrlang.errors import DataError, shown
-from clevrlang.ir import Node, postorder, tree_postorder
-from clevrlang.vocabulary import ENUMS, FILTER_MACRO, FUNCTIONS, KEYWORDS, MACROS
+from clevrlang.language.errors import DataError, shown
+from clevrlang.language.ir import Node, postorder, tree_postorder
+from clevrlang.language.vocabulary import ENUMS, FILTER_MACRO, FUNCTIONS, KEYWORDS, MACROS
 
 STYLES = ("released", "generator")
 

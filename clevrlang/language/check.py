@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from clevrlang import deep
-from clevrlang import syntax as S
-from clevrlang.errors import ClevrTypeError, Span
-from clevrlang.ir import PARAM, Node
-from clevrlang.vocabulary import (
+from clevrlang.language import deep
+from clevrlang.language import syntax as S
+from clevrlang.language.errors import ClevrTypeError, Span
+from clevrlang.language.ir import PARAM, Node
+from clevrlang.language.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FUNCTIONS, TYPE_NAMES, Function, Type,
     FILTER_MACRO, attribute_of, callable_names, canonical_value, function_for, type_of_value,
 )

@@ -24,14 +24,14 @@ import torch
 from torch.nn import functional as F
 
 from clevrlang.devices import pick_device
-from clevrlang.errors import UsageError
+from clevrlang.language.errors import UsageError
+from clevrlang.language.vocabulary import QUESTION_TYPES
 from clevrlang.modules.learned import checkpoint as ck
 from clevrlang.modules.learned.compiler import compile_batch
-from clevrlang.modules.learned.data import QADataset
 from clevrlang.modules.learned.model import NMN, ModelConfig
 from clevrlang.modules.learned.stem import normalize
+from clevrlang.modules.learned.training.data import QADataset
 from clevrlang.resume import say_finished, say_nothing_to_resume
-from clevrlang.vocabulary import QUESTION_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class Trainer:
         model_config = model_config or ModelConfig()
         self.targets = None
         if self.cfg.aux_weight:
-            from clevrlang.modules.learned.auxiliary import SetTargets
+            from clevrlang.modules.learned.training.auxiliary import SetTargets
 
             if not model_config.set_head:
                 raise UsageError("aux_weight needs a model built with set_head=True")
@@ -217,7 +217,7 @@ class Trainer:
         source, _ = ck.load_model(init)
         narrow = source.config.channels
         if model_config.channels > narrow:
-            from clevrlang.modules.learned.widen import widen
+            from clevrlang.modules.learned.training.widen import widen
 
             source = widen(source, model_config.channels, seed=self.cfg.seed)
             log.info("%s widened from %d to %d channels", init, narrow, model_config.channels)
@@ -267,7 +267,7 @@ class Trainer:
             logits = self.net(images, plan)
             loss = F.cross_entropy(logits, targets)
         else:
-            from clevrlang.modules.learned.auxiliary import density_loss, set_loss
+            from clevrlang.modules.learned.training.auxiliary import density_loss, set_loss
 
             images, plan, targets, masks, counts = self.aux_inputs(idx)
             logits, maps, density = self.net(images, plan, sets=True)

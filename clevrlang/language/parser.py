@@ -16,9 +16,9 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
                              VisitError)
 from lark.visitors import Transformer_NonRecursive
 
-from clevrlang import syntax as S
-from clevrlang.deep import collector_paused
-from clevrlang.errors import ClevrSyntaxError, Source, Span
+from clevrlang.language import syntax as S
+from clevrlang.language.deep import collector_paused
+from clevrlang.language.errors import ClevrSyntaxError, Source, Span
 
 _OPEN = {"(", "["}
 _CLOSE = {")", "]"}
@@ -243,7 +243,7 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> ClevrSyntaxError:
 
 
 def parse_module(text: str, name: str = "<input>") -> S.Module:
-    """Parse .clv text into a :class:`~clevrlang.syntax.Module`; raises ClevrSyntaxError."""
+    """Parse .clv text into a :class:`~.syntax.Module`; raises ClevrSyntaxError."""
     source = Source(text, name)
     with collector_paused():
         try:

@@ -16,13 +16,13 @@ from typing import Sequence
 import numpy as np
 
 from clevrlang.atomic import replacing
-from clevrlang.errors import DataError
 from clevrlang.images import load_image
-from clevrlang.ir import Node
+from clevrlang.language.errors import DataError
+from clevrlang.language.ir import Node
+from clevrlang.language.vocabulary import ANSWERS
 from clevrlang.modules.learned.compiler import answer_kind, check
 from clevrlang.modules.learned.modules import ANSWER_SETS, ANSWER_TYPES
 from clevrlang.modules.learned.stem import as_uint8
-from clevrlang.vocabulary import ANSWERS
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class QADataset:
                          self.image_names, self.centres)
 
     def program_table(self):
-        """The questions' programs as arrays, built once (:mod:`.batching`): a batch's plan
+        """The questions' programs as arrays, built once (:mod:`..batching`): a batch's plan
         is then assembled by indexing instead of walking its programs."""
         if self.table is None:
             from clevrlang.modules.learned.batching import ProgramTable
@@ -166,8 +166,8 @@ def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progr
     cell of each object's centre."""
     from tqdm import tqdm
 
-    from clevrlang.modules.learned.auxiliary import cell_owners, centre_cells
     from clevrlang.modules.learned.stem import STRIDE
+    from clevrlang.modules.learned.training.auxiliary import cell_owners, centre_cells
 
     by_name = {s.image_filename: s for s in world.scenes(split)}
     missing = [n for n in data.image_names if n not in by_name]

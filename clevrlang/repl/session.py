@@ -4,8 +4,8 @@ A :class:`Session` behaves as if everything typed were one .clv file: ``let`` an
 stay visible to later inputs, expressions print their value and ``expect`` prints pass or
 FAIL. An input that starts with ``|>`` continues the previous statement (the grammar's rule
 for a line that starts with ``|>``), so a pipeline can be grown one stage at a time. Inputs
-that start with ``:`` are commands (:mod:`clevrlang.repl_commands`). Errors are printed with
-their caret and the session goes on. The prompt itself lives in :mod:`clevrlang.repl_prompt`.
+that start with ``:`` are commands (:mod:`clevrlang.repl.commands`). Errors are printed with
+their caret and the session goes on. The prompt itself lives in :mod:`clevrlang.repl.prompt`.
 
 >>> out = []
 >>> s = Session(echo=lambda text, kind="out": out.append(text))
@@ -22,19 +22,19 @@ import os
 import re
 from typing import Callable
 
-from clevrlang import syntax as S
-from clevrlang.check import Checker
-from clevrlang.errors import ClevrError, UsageError
 from clevrlang.inputs import image_beside_scene as _image_beside_scene
 from clevrlang.inputs import scene_beside_image
 from clevrlang.inputs import uses_current_input as _uses_current_input
-from clevrlang.ir import Node
-from clevrlang.parser import parse_module
-from clevrlang.program import format_value
-from clevrlang.repl_commands import EndSession, run_command
+from clevrlang.language import syntax as S
+from clevrlang.language.check import Checker
+from clevrlang.language.errors import ClevrError, UsageError
+from clevrlang.language.ir import Node
+from clevrlang.language.parser import parse_module
+from clevrlang.language.program import format_value
+from clevrlang.language.vocabulary import ATTRIBUTE_TYPES, Type
+from clevrlang.repl.commands import EndSession, run_command
 from clevrlang.runtime import render
 from clevrlang.scene import Scene
-from clevrlang.vocabulary import ATTRIBUTE_TYPES, Type
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from clevrlang.language.vocabulary import ATTRIBUTES, RELATIONS
 from clevrlang.modules.engineered import geometry as geo
-from clevrlang.vocabulary import ATTRIBUTES, RELATIONS
 
 
 def _frame(scene: dict, width: int, height: int) -> np.ndarray:
@@ -80,7 +80,7 @@ def component_metrics(predicted: list[dict], truth: list[dict], sizes) -> dict:
 
 def qa_accuracy(answers: list, questions: list) -> dict:
     """Overall and per-question-type accuracy of ``answers`` (str or Failure) vs the truth."""
-    from clevrlang.vocabulary import QUESTION_TYPES
+    from clevrlang.language.vocabulary import QUESTION_TYPES
 
     by_type: dict[str, list[int]] = {t: [0, 0] for t in QUESTION_TYPES}
     right = 0

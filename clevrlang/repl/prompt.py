@@ -6,7 +6,7 @@
 * History is a prompt_toolkit ``FileHistory`` under the user's data folder
   (:func:`history_path`), appended to and never truncated, so it lasts from one run to the
   next.
-* Enter runs the input when it is a whole statement (:func:`clevrlang.repl.is_complete`:
+* Enter runs the input when it is a whole statement (:func:`clevrlang.repl.session.is_complete`:
   brackets closed, no trailing ``|>``) and otherwise starts a continuation line; Esc-Enter
   always inserts a newline.
 * Input that is not a terminal is read line by line (:func:`run_lines`), grouped as the
@@ -25,11 +25,11 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from clevrlang.highlight import function_names, keywords
-from clevrlang.repl import Session, is_complete
-from clevrlang.vocabulary import (
+from clevrlang.language.vocabulary import (
     ATTRIBUTE_TYPES, ATTRIBUTES, BOOL_WORDS, ENUMS, FILTER_MACRO, FUNCTIONS, TYPE_NAMES,
     type_of_value,
 )
+from clevrlang.repl.session import Session, is_complete
 
 
 PROMPT = "clevr> "
@@ -128,7 +128,7 @@ class ClevrCompleter(Completer):
             yield from self._language(text)
 
     def _command(self, text: str, event) -> Iterator[Completion]:
-        from clevrlang.repl_commands import COMMANDS
+        from clevrlang.repl.commands import COMMANDS
 
         if " " not in text:
             for name, cmd in COMMANDS.items():

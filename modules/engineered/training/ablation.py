@@ -54,8 +54,8 @@ def ablate(model=None, world=None, split: str = "val", *, samples=None, question
     """
     from tqdm.auto import tqdm
 
-    from clevrlang.modules.engineered.evaluate import component_metrics
-    from clevrlang.modules.engineered.samples import world_samples
+    from clevrlang.modules.engineered.training.evaluate import component_metrics
+    from clevrlang.modules.engineered.training.samples import world_samples
 
     perception = _perception(model, device)
     if samples is None:
@@ -89,7 +89,7 @@ def ablate(model=None, world=None, split: str = "val", *, samples=None, question
 def _qa(scenes, samples, questions) -> dict:
     if not questions:
         return {"qa_accuracy": None, "by_type": {}}
-    from clevrlang.modules.engineered.evaluate import qa_accuracy
+    from clevrlang.modules.engineered.training.evaluate import qa_accuracy
     from clevrlang.modules.symbolic_plan import execute
     from clevrlang.scene import Scene
 
@@ -102,7 +102,7 @@ def _qa(scenes, samples, questions) -> dict:
 
 def format_table(result: dict) -> str:
     """The ablation as a text table (QA accuracy per question type, exact scenes)."""
-    from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
+    from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
     types = [t for t in QUESTION_TYPES if any(r["by_type"].get(t) is not None
                                                 for r in result["rows"])]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.errors import DataError, UsageError
+from clevrlang.language.errors import DataError, UsageError
 from clevrlang.modules.engineered.geometry import amodal_boxes
 
 

@@ -20,8 +20,8 @@ import weakref
 from functools import partial
 from typing import Iterable, Iterator
 
-from clevrlang import deep
-from clevrlang.vocabulary import FUNCTIONS, Type
+from clevrlang.language import deep
+from clevrlang.language.vocabulary import FUNCTIONS, Type
 
 CONST = "const"  # a literal: values = (python value,), type given
 PARAM = "param"  # a def's formal parameter while its body is checked; never in a Program

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from clevrlang.language.vocabulary import ATTRIBUTES
 from clevrlang.modules.engineered import geometry as geo
 from clevrlang.modules.engineered.attributes import fit_position, fit_svm, position_features
 from clevrlang.modules.engineered.features import (
     appearance_features, shape_features, size_features,
 )
-from clevrlang.vocabulary import ATTRIBUTES
 from clevrlang.world.camera import Camera
 
 log = logging.getLogger(__name__)
@@ -140,8 +140,8 @@ def best_thresholds(detector, held, grid, ious=IOU_GRID, images=None) -> dict:
 def shape_source(perception, held, images=None) -> str:
     """``detector`` (its class) or ``svm`` (HOG SVM on its boxes): whichever names more
     matched held-out objects right."""
+    from clevrlang.language.vocabulary import SHAPES
     from clevrlang.modules.engineered.features import shape_features
-    from clevrlang.vocabulary import SHAPES
 
     if tuple(perception.detector.names) != SHAPES:
         return "svm"
@@ -163,7 +163,7 @@ def shape_source(perception, held, images=None) -> str:
 def evaluate_holdout(out: Path, config: dict, held, device: str, grid) -> tuple[dict, dict]:
     """Choose the detection settings and the shape source on held-out images, then measure
     every component there; returns the updated config and the metrics."""
-    from clevrlang.modules.engineered.evaluate import component_metrics
+    from clevrlang.modules.engineered.training.evaluate import component_metrics
 
     perception = load_parts(out, config, device)
     images = [s.image() for s in held]

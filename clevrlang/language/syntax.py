@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from clevrlang.errors import Source, Span
+from clevrlang.language.errors import Source, Span
 
 
 class _Shallow:

@@ -156,7 +156,7 @@ class Function:
     doc: str = ""
     family: str = ""  # filter, query, same, equal, compare, relate, set, codec, metric, ...
     attribute: str | None = None  # the object attribute a filter/query/same/equal_* reads
-    operator: str | None = None  # set/equal/compare: a key of clevrlang.semantics.OPERATORS
+    operator: str | None = None  # set/equal/compare: a key of semantics.OPERATORS
     clevr: bool = False  # one of CLEVR's 27 executable functions (JSON-convertible)
     optional_inputs: int = 0  # trailing inputs that may be left out (scene's image)
     terminal: bool = False

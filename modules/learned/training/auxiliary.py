@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from clevrlang.language.vocabulary import Type
 from clevrlang.modules.symbolic import SceneInterpreter
-from clevrlang.vocabulary import Type
 
 SET_TYPES = (Type.OBJECTS, Type.OBJECT)
 _BITS = 1 << np.arange(63, dtype=np.int64)
@@ -109,7 +109,7 @@ class SetTargets:
         """The plan of ``questions`` (question i on image slot ``slots[i]``, dataset image
         ``images[slot]``) with its set maps and (with ``density``) count maps, or None:
         what :meth:`build_both` makes from :func:`compile_batch`'s plan, by indexing arrays
-        built once per dataset (:meth:`.batching.ProgramTable.targets`)."""
+        built once per dataset (:meth:`..batching.ProgramTable.targets`)."""
         table = self.data.program_table()
         if table.bits is None:
             table.attach_sets(self.data.scenes, self.data.image_ids)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from clevrlang.errors import DataError, UsageError
+from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 from clevrlang.modules.learned.checkpoint import STATE_FILE, config_of, load_model, training_meta
-from clevrlang.modules.learned.data import world_image_size
 from clevrlang.modules.learned.model import ModelConfig
-from clevrlang.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
+from clevrlang.modules.learned.training.data import world_image_size
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def load_splits(root, train_split: str, val_split: str | None, size, limit: int 
                 progress: bool, sets: bool = False):
     """Training and validation datasets; without a validation split with questions, the
     last 5 % of the training images (and their questions) are held out."""
-    from clevrlang.modules.learned.data import from_world
+    from clevrlang.modules.learned.training.data import from_world
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
@@ -71,7 +71,7 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     families, starting at zero); a fresh optimizer and schedule, unlike ``resume``.
     """
     from clevrlang.modules.learned.stem import input_size
-    from clevrlang.modules.learned.train import TrainConfig, Trainer
+    from clevrlang.modules.learned.training.train import TrainConfig, Trainer
     from clevrlang.world.layout import open_world
 
     root = Path(world)
@@ -133,7 +133,7 @@ def _families(names) -> tuple[str, ...]:
 
 
 def _widened(config: ModelConfig, channels: int, init) -> ModelConfig:
-    from clevrlang.modules.learned.widen import wider_config
+    from clevrlang.modules.learned.training.widen import wider_config
 
     try:
         return wider_config(config, channels)
@@ -152,7 +152,7 @@ def _resized(config: ModelConfig, size: tuple[int, int], init) -> ModelConfig:
 def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, progress: bool) -> Path:
     import os
 
-    from clevrlang.modules.learned.pretrain import pretrain_stem
+    from clevrlang.modules.learned.training.pretrain import pretrain_stem
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise UsageError("--pretrain-stem runs in one process",
@@ -169,10 +169,10 @@ def _pretrained_stem(config: ModelConfig, out: Path, steps: int, seed: int, prog
 def evaluate_world(checkpoint, world, split: str = "val", device: str = "auto",
                    limit: int | None = None, progress: bool = True) -> dict:
     """Accuracy of a checkpoint on a world split, overall and per question type."""
-    from clevrlang.modules.learned.backend import resolve_checkpoint
-    from clevrlang.modules.learned.data import from_world
     from clevrlang.devices import pick_device
-    from clevrlang.modules.learned.train import evaluate
+    from clevrlang.modules.learned.backend import resolve_checkpoint
+    from clevrlang.modules.learned.training.data import from_world
+    from clevrlang.modules.learned.training.train import evaluate
 
     model, _ = load_model(resolve_checkpoint(checkpoint), pick_device(device))
     data = from_world(world, split, model.config.image_size, limit, progress)

@@ -1,6 +1,6 @@
 """The REPL's ``:commands``: one small function each, registered in :data:`COMMANDS`.
 
-Each takes the :class:`~clevrlang.repl.Session` and the text after the command's name, and
+Each takes the :class:`~clevrlang.repl.session.Session` and the text after the command's name, and
 prints through ``session.echo``. The completer reads :data:`COMMANDS` too (names, and what
 kind of argument each takes), so a command added here is completed with no other edit.
 """
@@ -11,13 +11,13 @@ import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from clevrlang.errors import ClevrError, UsageError
 from clevrlang.inputs import image_beside_scene, scene_beside_image
-from clevrlang.ir import postorder, to_networkx
-from clevrlang.vocabulary import ATTRIBUTES, FILTER_MACRO, FUNCTIONS, RELATIONS
+from clevrlang.language.errors import ClevrError, UsageError
+from clevrlang.language.ir import postorder, to_networkx
+from clevrlang.language.vocabulary import ATTRIBUTES, FILTER_MACRO, FUNCTIONS, RELATIONS
 
 if TYPE_CHECKING:  # the session runs the commands; they only see its type
-    from clevrlang.repl import Session
+    from clevrlang.repl.session import Session
 
 
 class EndSession(Exception):
@@ -228,7 +228,7 @@ def _trace(s: Session, arg: str) -> None:
          "expr path")
 def _show(s: Session, arg: str) -> None:
     expr, path = _split_path(arg, ":show EXPR FILE.png")
-    from clevrlang.repl_show import show
+    from clevrlang.repl.show import show
 
     s.echo(show(s, s.expression(expr), path), "note")
 
