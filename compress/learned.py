@@ -32,7 +32,7 @@ from clevrlang.language.errors import DataError, UsageError
 from .base import check_budget, check_code
 from .binarizer import from_bits, to_bits
 from .code import Code
-from .networks import ProgressiveNet, decode_codes, unroll
+from .networks import decode_codes, unroll
 
 _CHUNK = 1024  # tiles per forward pass (fixed, so encoder and decoder batch alike)
 
@@ -76,10 +76,11 @@ def tiles_to_image(tiles: torch.Tensor, grid: tuple[int, int], shape) -> np.ndar
     return np.ascontiguousarray(x[:shape[0], :shape[1]])
 
 
-class LearnedCodec:
-    """A codec made from a trained :class:`~.networks.ProgressiveNet`."""
+class NetCodec:
+    """What every codec made from a trained network shares: the network on the CPU in
+    float32 (codes must be bit-exact across processes), its name, source and fingerprint."""
 
-    def __init__(self, net: ProgressiveNet, source: str = "<untrained>"):
+    def __init__(self, net: torch.nn.Module, source: str = "<untrained>"):
         self.net = net.to("cpu", torch.float32).eval()
         self.name = net.config.codec
         self.source = source
@@ -88,6 +89,10 @@ class LearnedCodec:
     @property
     def max_iterations(self) -> int:
         return self.net.config.iterations
+
+
+class LearnedCodec(NetCodec):
+    """A codec made from a trained :class:`~.networks.ProgressiveNet`."""
 
     def bits_per_iteration(self, shape) -> int:
         t = self.net.tile

@@ -40,7 +40,7 @@ from clevrlang.language.errors import CheckpointError, DataError, UsageError
 
 from .base import check_budget, check_code
 from .code import Code
-from .learned import deterministic_cpu, weights_fingerprint
+from .learned import NetCodec, deterministic_cpu
 
 STRIDE = 16
 HEADER_BYTES = 4  # height (12 bits), width (12 bits), iterations (8 bits)
@@ -177,18 +177,8 @@ def _read_header(data: bytes) -> tuple[int, int, int]:
     return h, w, data[3]
 
 
-class TaskCodec:
+class TaskCodec(NetCodec):
     """A codec made from a trained :class:`TaskNet` (see the module docstring)."""
-
-    def __init__(self, net: TaskNet, source: str = "<untrained>"):
-        self.net = net.to("cpu", torch.float32).eval()
-        self.name = net.config.codec
-        self.source = source
-        self.fingerprint = weights_fingerprint(self.net)
-
-    @property
-    def max_iterations(self) -> int:
-        return self.net.config.iterations
 
     def _bits(self, image: np.ndarray) -> torch.Tensor:
         with deterministic_cpu():
