@@ -21,14 +21,20 @@ def _codec(name: str):
     return get_codec(name)
 
 
-def apply(op: str, values: tuple, args: list):
-    """Run one codec function of the vocabulary on its evaluated inputs."""
+def apply(op: str, values: tuple, args: list, on_code=None):
+    """Run one codec function of the vocabulary on its evaluated inputs.
+
+    ``on_code(code)`` sees every Code that ``compress`` or ``encode`` makes (compress keeps
+    only the decoded image, so its size is known nowhere else).
+    """
     from clevrlang.compress import Code, as_image
 
     if op in ("compress", "encode"):
         name, budget = values
         image = as_image(args[0])
         code = _codec(name).encode(image, budget)
+        if on_code is not None:
+            on_code(code)
         return _codec(name).decode(code) if op == "compress" else code
     code = args[0]
     if not isinstance(code, Code):

@@ -14,7 +14,6 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from clevrlang.backends import Backend, Capabilities
 from clevrlang.evaluation import AccuracyTable, answer_questions
 from clevrlang.language.errors import UsageError
 from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
@@ -22,13 +21,13 @@ from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
 @dataclass
 class Row:
-    label: str  # "learned", "engineered + jpeg@128B"
+    label: str  # "learned", "engineered+jpeg@128B"
     backend: str
     codec: str | None
     budget: int | None
     predictions: list
     table: AccuracyTable
-    mean_bytes: float | None = None
+    mean_bytes: float | None = None  # per distinct image: each code's header-less payload
 
 
 @dataclass
@@ -70,33 +69,25 @@ def parse_compress(specs) -> list[tuple[str, int]]:
     return out
 
 
-class _CompressedBackend(Backend):
-    """A perception back end that sees each image after a codec round trip."""
+def compressed_programs(questions: list, images_dir: str, codec: str, budget: int) -> list:
+    """Each question's program on its image through the codec, as one expression:
+    ``load(<its image>) |> compress[codec, bytes=budget] |> scene |> <its program>``."""
+    from clevrlang.evaluation import find_image
+    from clevrlang.image_pass import substitute, with_image
+    from clevrlang.language.ir import Node
+    from clevrlang.language.program import parse
+    from clevrlang.language.vocabulary import Type
 
-    capabilities = Capabilities(needs="images")
-
-    def __init__(self, inner, codec: str, budget: int):
-        from clevrlang.compress import get_codec
-
-        self.inner, self.budget = inner, budget
-        self.codec = get_codec(codec)
-        self.name = f"{inner.name}+{codec}@{budget}B"
-        self.sizes: list[int] = []
-        self._cache: dict[int, object] = {}
-
-    def answer(self, programs, images, errors="return"):
-        seen = []
-        for im in images:
-            key = id(im)
-            if key not in self._cache:
-                code = self.codec.encode(im, self.budget)
-                self.sizes.append(int(code.nbytes))
-                self._cache[key] = self.codec.decode(code)
-            seen.append(self._cache[key])
-        return self.inner.answer(programs, seen, errors=errors)
-
-    def interpreter(self, context):
-        return self.inner.interpreter(context)
+    template = parse(f'load("") |> compress[{codec}, bytes={budget}]').node
+    blank = Node.const("", Type.STR)
+    images: dict[str, Node] = {}
+    out = []
+    for q in questions:
+        path = find_image(images_dir, q)
+        if path not in images:
+            images[path] = substitute(template, {blank: Node.const(path, Type.STR)})
+        out.append(with_image(q.program.node, images[path]))
+    return out
 
 
 def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(),
@@ -116,15 +107,19 @@ def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(
     images_dir = str(world.root) if hasattr(world, "root") else world_dir
     for name in names:
         backend = get_backend(name)
-        variants = [(backend, None, None)]
+        variants = [(None, None)]
         if backend.needs == "images":
-            variants += [(_CompressedBackend(backend, c, b), c, b) for c, b in compress]
-        for b, codec, budget in variants:
-            preds = answer_questions(b, questions, scenes, images_dir, progress=progress)
-            sizes = b.sizes if codec else None
-            cmp.rows.append(Row(b.name, name, codec, budget, preds,
+            variants += list(compress)
+        for codec, budget in variants:
+            # The same path as clevr eval; compressed questions read their own images.
+            programs = compressed_programs(questions, images_dir, codec, budget) if codec else None
+            sizes: dict = {}
+            preds = answer_questions(backend, questions, scenes, images_dir, progress=progress,
+                                     programs=programs, nbytes=sizes)
+            label = f"{backend.name}+{codec}@{budget}B" if codec else backend.name
+            cmp.rows.append(Row(label, name, codec, budget, preds,
                                 AccuracyTable.from_answers(types, preds, expected),
-                                sum(sizes) / len(sizes) if sizes else None))
+                                sum(sizes.values()) / len(sizes) if sizes else None))
     return cmp
 
 

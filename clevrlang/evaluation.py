@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from clevrlang.datafiles import Question, scene_for
 from clevrlang.language.errors import DataError, MissingFileError, UsageError, clip
+from clevrlang.language.ir import Node
 from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 from clevrlang.runtime import Failure
 
@@ -93,15 +94,24 @@ def find_image(images_dir: str, q: Question) -> str:
 
 
 def answer_questions(backend, questions: list[Question], scenes=None, images_dir=None,
-                     batch: int = 4096, progress: bool = False) -> list:
-    """Answers (or Failures) for every question with one back end, batched."""
+                     batch: int = 4096, progress: bool = False, programs=None,
+                     nbytes=None) -> list:
+    """Answers (or Failures) for every question with one back end, batched.
+
+    ``programs`` replace the questions' own (``compare --compress``: each reads its image
+    through a codec); they go through :mod:`clevrlang.image_pass`, which fills ``nbytes``
+    with each code's size. A question's image is read only when its program uses it.
+    """
+    from clevrlang import image_pass
+    from clevrlang.inputs import uses_current_input
+
+    programs = [q.program for q in questions] if programs is None else programs
     if backend.needs == "scenes":
         if scenes is None:
             raise UsageError(f"the {backend.name} back end needs --scenes")
         by_name = {s.image_filename: s for s in scenes}
         inputs = [scene_for(q, scenes, by_name) for q in questions]
-        programs = [q.program for q in questions]
-        return backend.answer(programs, inputs, errors="return")
+        return image_pass.answer(backend, programs, inputs, errors="return", nbytes=nbytes)
     if images_dir is None:
         raise UsageError(f"the {backend.name} back end needs --images DIR")
     from clevrlang.images import load_image
@@ -114,15 +124,18 @@ def answer_questions(backend, questions: list[Question], scenes=None, images_dir
         chunks = tqdm(chunks, desc=f"{backend.name}", unit="batch")
     cache: dict[str, object] = {}
     for start in chunks:
-        part = questions[start:start + batch]
-        paths = [find_image(images_dir, q) for q in part]
+        part = programs[start:start + batch]
         images = []
-        for p in paths:
+        for q, program in zip(questions[start:start + batch], part):
+            if not uses_current_input(program if type(program) is Node else program.node):
+                images.append(None)  # it reads its own image
+                continue
+            p = find_image(images_dir, q)
             if p not in cache:
                 cache.clear() if len(cache) > 512 else None
                 cache[p] = load_image(p)
             images.append(cache[p])
-        out += backend.answer([q.program for q in part], images, errors="return")
+        out += image_pass.answer(backend, part, images, errors="return", nbytes=nbytes)
     return out
 
 

@@ -241,13 +241,17 @@ class Session:
     def evaluate(self, node: Node, backend=None):
         """(value, interpreter or None) of ``node`` on the current input.
 
-        A perception back end answers through its batch protocol (``answer``), so the REPL
-        gives the answers ``clevr eval`` scores; other values come from its interpreter.
+        A perception back end answers through the image pass and its batch protocol
+        (:func:`clevrlang.image_pass.answer`), so the REPL gives the answers ``clevr eval``
+        and ``compare`` score, also for a program that reads its own image (``load(...) |>
+        compress[...] |> scene |> ...``); other values come from its interpreter.
         """
         backend = backend or self.backend
         context = self.context_for(backend, node)
-        if backend.needs != "scenes" and context is not None and node.type in _ANSWER_TYPES:
-            return backend.answer([node], [context], errors="raise")[0], None
+        if backend.needs != "scenes" and node.type in _ANSWER_TYPES:
+            from clevrlang import image_pass
+
+            return image_pass.answer(backend, [node], [context], errors="raise")[0], None
         interp = backend.interpreter(context)
         return interp.value(node), interp
 
