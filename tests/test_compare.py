@@ -34,3 +34,46 @@ def test_compare_report_matches_eval(world, cli, tmp_path):
 def test_compare_rejects_bad_compress_spec(world, cli):
     code, _, err = cli("compare", "--world", world, "--compress", "jpeg")
     assert code == 2 and "CODEC:BYTES" in err
+
+
+def test_compress_rows_are_the_codec_round_trip_answered(world, tmp_path):
+    """`--compress jpeg:B` runs `load(<image>) |> compress[jpeg, bytes=B] |> scene |> ...`
+    for each question; its answers and mean bytes are those of coding each image once and
+    answering the decoded images (what compare computed outside the language before)."""
+    from clevrlang.backends import get_backend
+    from clevrlang.compress import get_codec
+    from clevrlang.evaluation import find_image
+    from clevrlang.images import load_image
+    from clevrlang import parse
+    from clevrlang.image_pass import rewrite
+
+    try:
+        backend = get_backend("learned", device="cpu")
+    except Exception as e:
+        pytest.skip(f"no default learned model installed ({e})")
+    from clevrlang.compare import compressed_programs, run_comparison, write_report
+
+    cmp = run_comparison(str(world), "val", ["learned"], [("jpeg", 1500)], progress=False)
+    plain, row = cmp.rows
+    assert (row.label, row.codec, row.budget) == ("learned+jpeg@1500B", "jpeg", 1500)
+    write_report(cmp, tmp_path / "report", str(world))
+    assert (tmp_path / "report" / "accuracy_vs_bytes.png").stat().st_size > 0
+    assert "| learned+jpeg@1500B |" in (tmp_path / "report" / "README.md").read_text()
+
+    questions = cmp.questions
+    jpeg, decoded, sizes = get_codec("jpeg"), {}, []
+    for q in questions:
+        path = find_image(str(world), q)
+        if path not in decoded:
+            c = jpeg.encode(load_image(path), 1500)
+            sizes.append(int(c.nbytes))
+            decoded[path] = jpeg.decode(c)
+    answers = backend.answer([q.program for q in questions],
+                             [decoded[find_image(str(world), q)] for q in questions],
+                             errors="return")
+    assert row.predictions == answers
+    assert row.mean_bytes == pytest.approx(sum(sizes) / len(sizes))
+    # Each question ran as one expression: its program on scene(<its image through jpeg>).
+    for q, p in zip(questions, compressed_programs(questions, str(world), "jpeg", 1500)):
+        image = parse(f'load("{find_image(str(world), q)}") |> compress[jpeg, bytes=1500]')
+        assert rewrite(p) == (q.program.node, image.node)
