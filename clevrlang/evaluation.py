@@ -103,7 +103,6 @@ def answer_questions(backend, questions: list[Question], scenes=None, images_dir
     with each code's size. A question's image is read only when its program uses it.
     """
     from clevrlang import image_pass
-    from clevrlang.inputs import uses_current_input
 
     programs = [q.program for q in questions] if programs is None else programs
     if backend.needs == "scenes":
@@ -127,7 +126,8 @@ def answer_questions(backend, questions: list[Question], scenes=None, images_dir
         part = programs[start:start + batch]
         images = []
         for q, program in zip(questions[start:start + batch], part):
-            if not uses_current_input(program if type(program) is Node else program.node):
+            if not image_pass.reads_current_input(
+                    program if type(program) is Node else program.node):
                 images.append(None)  # it reads its own image
                 continue
             p = find_image(images_dir, q)

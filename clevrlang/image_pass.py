@@ -29,7 +29,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-from clevrlang.inputs import uses_current_input
 from clevrlang.language.errors import ExecutionError, UsageError
 from clevrlang.language.ir import CONST, Node, postorder
 from clevrlang.runtime import Failure, Interpreter, render
@@ -52,6 +51,11 @@ def substitute(root: Node, mapping: dict[Node, Node]) -> Node:
         inputs = tuple(new[i] for i in n.inputs)
         new[n] = n if inputs == n.inputs else Node.make(n.op, n.values, inputs, n.type)
     return new[root]
+
+
+def reads_current_input(node: Node) -> bool:
+    """Whether a program reads the current scene or image (a ``scene()`` with no input)."""
+    return any(_is_scene(n) and not n.inputs for n in postorder([node]))
 
 
 @lru_cache(maxsize=65536)
@@ -166,7 +170,7 @@ def _answer_chunk(backend, groups: list, nodes: list, results: list, sizes: dict
 def _interpret(backend, node: Node, context):
     """One program on the back end's interpreter (as ``clevr run`` runs it); the current
     input only where it reads it (the engineered interpreter perceives it up front)."""
-    if not uses_current_input(node):
+    if not reads_current_input(node):
         context = None
     try:
         return render(backend.interpreter(context).value(node))
@@ -179,4 +183,5 @@ def _fill(results: list, where: list[int], values: list) -> None:
         results[i] = v
 
 
-__all__ = ["answer", "rewrite", "with_image", "substitute", "ImageInterpreter", "IMAGES_PER_CHUNK"]
+__all__ = ["answer", "rewrite", "with_image", "substitute", "reads_current_input",
+           "ImageInterpreter", "IMAGES_PER_CHUNK"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from clevrlang.image_pass import reads_current_input
 from clevrlang.language.errors import ClevrError, UsageError
 from clevrlang.language.ir import Node, postorder
 from clevrlang.scene import Scene
@@ -21,9 +22,9 @@ from clevrlang.scene import Scene
 _SHOWN = 3  # reasons, and lines per reason, that a missing-input message lists
 
 
-def uses_current_input(node: Node) -> bool:
-    """Whether a program reads the current scene/image (a ``scene()`` with no image)."""
-    return any(n.op == "scene" and not n.inputs for n in postorder([node]))
+# Whether a program reads the current scene/image (a ``scene()`` with no image): one
+# definition, the image pass's (it sends the others' input nowhere).
+uses_current_input = reads_current_input
 
 
 def swaps_input(node: Node) -> bool:

@@ -128,8 +128,10 @@ def check(node: Node) -> str | None:
     """Why the learned back end cannot run ``node``'s program, or None if it can."""
     nodes = postorder([node])
     if any(n.op == SCENE and n.inputs for n in nodes):
-        return ("scene(image) with an explicit image: the learned back end runs scene() on "
-                "the question's own image")
+        # clevrlang.image_pass rewrites scene(IMG) to scene() on IMG's value before a batch
+        # gets here (eval, compare, the REPL); a plan has one stem input per image slot.
+        return ("scene(image) with an explicit image: a plan runs scene() on each question's "
+                "input; clevrlang.image_pass.answer evaluates the image and rewrites it")
     for n in nodes:
         if n.op != SCENE and token_of(n) not in _TOKEN_ORDER:
             return f"no learned module for {n.label()}"
