@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo
 
-.PHONY: setup demo test bench clean-demo
+.PHONY: setup demo test bench notebook-screenshot clean-demo
 
 # torch and torchvision are pinned in pyproject.toml (2.14.1 / 0.29.1, from this machine's disk).
 $(VENV)/.installed: pyproject.toml
@@ -25,6 +25,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only -q
+
+# docs/images/notebook_tutorial.png; needs Chromium (apt-get install chromium), so not in `test`.
+notebook-screenshot: setup
+	$(BIN)/python docs/notebook_screenshot.py
 
 clean-demo:
 	rm -rf $(DEMO)
