@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from clevrlang.images import as_image
@@ -57,6 +58,11 @@ class TaskConfig:
     iterations: int = 12
     code_channels: int = 4  # bits per 16x16 pixels per iteration
     prior_width: int = 32
+    # The network codes the image downsampled by ``scale`` (1, 2 or 4) and its output is
+    # upsampled back: the learned back end reads 128x96 and the engineered detector 192x144,
+    # so full-resolution detail of a 320x240 image is bits no answer uses.
+    scale: int = 2
+    blocks: int = 2  # residual blocks at the code grid's resolution, in encoder and decoder
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -64,6 +70,9 @@ class TaskConfig:
     @classmethod
     def from_json(cls, d: dict) -> TaskConfig:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        # Checkpoints from before scale and blocks existed are full-resolution, block-less.
+        known.setdefault("scale", 1)
+        known.setdefault("blocks", 0)
         return cls(**{k: (v if k == "codec" else int(v)) for k, v in known.items()})
 
 
@@ -71,28 +80,64 @@ def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, stride, k // 2)
 
 
+class _Residual(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(_conv(width, width), nn.ReLU(), _conv(width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
 class TaskNet(nn.Module):
-    """Encoder (image -> codes in (-1, 1)), decoder (bits -> image), prior (bits -> logits)."""
+    """Encoder (image -> codes in (-1, 1)), decoder (bits -> image), prior (bits -> logits).
+
+    :meth:`analysis` and :meth:`synthesis` wrap them with the ``scale`` resampling; the
+    encoder and decoder proper work at ``1/scale`` of the image's resolution."""
 
     def __init__(self, config: TaskConfig):
         super().__init__()
         self.config = config
         w, n = config.width, config.iterations * config.code_channels
-        chans = [3, w // 4, w // 2, w, w]
+        stages = STRIDE.bit_length() - 1 - (config.scale.bit_length() - 1)  # 2x steps to the grid
+        chans = [3, *[w // 4, w // 2, w, w][4 - stages:]]
         down: list[nn.Module] = []
         for a, b in zip(chans, chans[1:]):
             down += [_conv(a, b, 3, 2), nn.ReLU()]
-        self.encoder = nn.Sequential(*down, _conv(w, w), nn.ReLU(), _conv(w, n, 1), nn.Tanh())
+        blocks = [_Residual(w) for _ in range(config.blocks)]
+        self.encoder = nn.Sequential(*down, _conv(w, w), nn.ReLU(), *blocks, _conv(w, n, 1),
+                                     nn.Tanh())
         ups: list[nn.Module] = []
-        for a, b in zip([w, w // 2, w // 4], [w // 2, w // 4, w // 8]):
+        widths = [w, w // 2, w // 4, w // 8][:stages]
+        for a, b in zip(widths, widths[1:]):
             ups += [_conv(a, 4 * b), nn.PixelShuffle(2), nn.ReLU()]
         # The last layer makes the 2x2 pixels of each half-resolution cell (depth-to-space):
         # full-resolution convolutions cost most of a decoder and add little at these rates.
-        self.decoder = nn.Sequential(_conv(n, w), nn.ReLU(), _conv(w, w), nn.ReLU(), *ups,
-                                     _conv(w // 8, 12), nn.PixelShuffle(2))
+        self.decoder = nn.Sequential(_conv(n, w), nn.ReLU(), _conv(w, w), nn.ReLU(),
+                                     *[_Residual(w) for _ in range(config.blocks)], *ups,
+                                     _conv(widths[-1], 12), nn.PixelShuffle(2))
         p = config.prior_width
         self.prior = nn.Sequential(_conv(n + config.iterations, p), nn.ReLU(), _conv(p, p),
                                    nn.ReLU(), _conv(p, config.code_channels, 1))
+
+    def analysis(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [-0.5, 0.5], H and W multiples of 16 -> codes (N, T*K, H/16, W/16)."""
+        return self.encoder(self.downsample(x))
+
+    def downsample(self, x: torch.Tensor) -> torch.Tensor:
+        """The image at the encoder's and decoder's resolution (a box filter)."""
+        s = self.config.scale
+        return F.avg_pool2d(x, s) if s > 1 else x
+
+    def synthesis(self, bits: torch.Tensor) -> torch.Tensor:
+        """Bits (iterations not received are 0) -> the image at full resolution."""
+        return self.upsample(self.decoder(bits))
+
+    def upsample(self, y: torch.Tensor) -> torch.Tensor:
+        """The decoder's output at the image's resolution (bilinear)."""
+        s = self.config.scale
+        return F.interpolate(y, scale_factor=s, mode="bilinear", align_corners=False) \
+            if s > 1 else y
 
     @property
     def bits_per_iteration_cell(self) -> int:
@@ -129,10 +174,11 @@ class TaskNet(nn.Module):
 def build_task_net(config: TaskConfig, seed: int = 0) -> TaskNet:
     """A freshly initialised task network (the same weights for the same seed)."""
     if config.width < 16 or config.width % 8 or min(config.iterations, config.code_channels) < 1 \
-            or config.iterations > 255:
+            or config.iterations > 255 or config.scale not in (1, 2, 4) or config.blocks < 0:
         raise UsageError(f"{config.codec}: width must be a multiple of 8 and >= 16 (got "
-                         f"{config.width}), iterations 1..255 (got {config.iterations}) and "
-                         f"code channels >= 1 (got {config.code_channels})")
+                         f"{config.width}), iterations 1..255 (got {config.iterations}), "
+                         f"code channels >= 1 (got {config.code_channels}), scale 1, 2 or 4 "
+                         f"(got {config.scale}) and blocks >= 0 (got {config.blocks})")
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
@@ -182,7 +228,7 @@ class TaskCodec(NetCodec):
 
     def _bits(self, image: np.ndarray) -> torch.Tensor:
         with deterministic_cpu():
-            codes = self.net.encoder(to_tensor(image))
+            codes = self.net.analysis(to_tensor(image))
         return torch.where(codes >= 0, 1.0, -1.0)
 
     def _iteration_probabilities(self, bits: torch.Tensor, t: int) -> np.ndarray:
@@ -276,7 +322,7 @@ class TaskCodec(NetCodec):
             raise DataError(f"corrupted {self.name} Code: the bitstream is not what "
                             f"{self.name} writes for {n} iterations (truncated or damaged)")
         with deterministic_cpu():
-            x = self.net.decoder(self.net.keep(bits, n))
+            x = self.net.synthesis(self.net.keep(bits, n))
         return to_image(x, code.shape)
 
 

@@ -1,17 +1,22 @@
 """Training the task codec on a world's full-size images, with the answer loss, resumably.
 
 Each step codes a batch of whole images, decodes each at a random number of iterations and
-minimises ``pixels + bpp + rate_weight * bpp (through the encoder) + task_weight * answer CE``:
+minimises ``pixels + bpp + rate_weight * bpp (through the encoder) + feature_weight * features
++ task_weight * answer CE``:
 
-* pixels: ``mean |x - x_hat|``, L1 as Toderici et al. (so pictures stay pictures);
+* pixels: ``mean |x - x_hat|`` at the network's resolution (the image downsampled by the
+  config's ``scale``), L1 as Toderici et al. (so pictures stay pictures);
 * bpp: the bits the prior network's probabilities would cost, ``-log2 p(b)`` summed over all
   iterations, per pixel (the range coder spends within a few bytes of it); the prior learns
   from it, and ``rate_weight`` of it (through the straight-through binarizer) teaches the
   encoder to write predictable bits;
-* answers (``task="learned"``): the frozen learned back end reads each decoded image, resized
-  as it resizes its inputs (:func:`~clevrlang.modules.learned.stem.normalize_float`), and
-  answers up to ``questions`` of that image's questions from the world (compiled into one plan
-  as the back end's own trainer does).
+* features (``task="learned"``): the frozen learned back end's stem reads the decoded and the
+  original image, each resized as the back end resizes its inputs
+  (:func:`~clevrlang.modules.learned.stem.normalize_float`); the loss is the squared
+  difference of the two feature maps relative to the original's energy. Every feature cell
+  of every image gives a gradient, where the answers give a few bits per image;
+* answers (``task="learned"``): the frozen back end answers up to ``questions`` of each decoded
+  image's questions from the world (compiled into one plan as the back end's own trainer does).
 
 Everything a run needs to continue is ``<out_dir>/<codec>.train.safetensors`` (weights, Adam
 state, random states, step), rewritten atomically every ``save_every`` steps with the plain
@@ -43,6 +48,7 @@ from .task import TaskConfig, build_task_net, load_task_net, save_task_net
 log = logging.getLogger(__name__)
 STATE_KEY = "clevrlang_task_train"
 TASKS = ("learned",)
+BINARIZERS = ("sign", "stochastic")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class TaskObjective:
     task_weight: float = 0.0
     rate_weight: float = 0.0  # bpp's weight in the encoder's loss (the prior always learns)
     questions: int = 4  # per image per step
+    feature_weight: float = 0.0  # the back end's stem features (with ``task``)
+    # "sign": the bits the codec writes, gradient straight through (train = inference);
+    # "stochastic": Toderici et al.'s sampled bits (the runs before this option existed).
+    binarizer: str = "stochastic"
 
     def to_meta(self) -> dict:
         return asdict(self)
@@ -89,7 +99,9 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
                      save_every: int = 50, pause_after: int | None = None,
                      task: str | None = None, task_weight: float = 0.1,
                      rate_weight: float = 0.0, task_model=None, init=None,
-                     questions: int = 4) -> TaskTrainResult:
+                     questions: int = 4, feature_weight: float = 0.0,
+                     scale: int | None = None, blocks: int | None = None,
+                     binarizer: str = "sign") -> TaskTrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``data``: a :class:`~clevrlang.modules.learned.training.data.QADataset` of full-size images (its
@@ -108,11 +120,16 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
     if init is not None:
         net = load_task_net(init, expect=codec_name)
     else:
-        net = build_task_net(TaskConfig(codec_name, width or TaskConfig.width, iterations,
-                                        code_channels), seed)
+        d = TaskConfig()
+        net = build_task_net(TaskConfig(codec_name, width or d.width, iterations, code_channels,
+                                        scale=d.scale if scale is None else scale,
+                                        blocks=d.blocks if blocks is None else blocks), seed)
     config = net.config
     net = net.to(dev).train()
-    objective = TaskObjective(task, task_weight if task else 0.0, rate_weight, questions)
+    if binarizer not in BINARIZERS:
+        raise UsageError(f"unknown binarizer {binarizer!r} ({', '.join(BINARIZERS)})")
+    objective = TaskObjective(task, task_weight if task else 0.0, rate_weight, questions,
+                              feature_weight if task else 0.0, binarizer)
     backend = _frozen_backend(task_model, dev) if task else None
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -187,7 +204,11 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     if h % STRIDE or w % STRIDE:
         x = F.pad(x, (0, -w % STRIDE, 0, -h % STRIDE), mode="replicate")
     T = net.config.iterations
-    bits = binarize(net.encoder(x), sample=True, generator=gen)
+    codes = net.analysis(x)
+    if objective.binarizer == "sign":
+        bits = codes + (torch.where(codes >= 0, 1.0, -1.0) - codes).detach()
+    else:
+        bits = binarize(codes, sample=True, generator=gen)
     # The prior learns the bits' probabilities from detached bits; the encoder is pushed
     # towards predictable bits only through rate_weight. With the push from step 0 (weights
     # 0.1 and 0.01), the later iterations' bits went constant before the decoder had learned
@@ -201,23 +222,45 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     # With the answer loss, decode at the upper two thirds of the iterations (where 640 B and
     # more stop): scoring answers on 1-3 iterations' blobs, the loss pulled the pictures apart
     # (L1 0.021 -> 0.065 in 200 steps) without raising the answers' accuracy.
-    low = 1 if backend is None else T // 3 + 1
+    low = T // 3 + 1 if backend is not None and objective.task_weight > 0 else 1
     n = torch.from_numpy(rng.integers(low, T + 1, size=x.shape[0])).to(dev)
-    recon = net.decoder(net.keep(bits, n))[..., :h, :w]
-    x = x[..., :h, :w]
+    # Each image is decoded twice, from a random prefix of its iterations and from all of
+    # them: scored on random prefixes alone, the decoder learned to use the first few
+    # iterations and ignored the rest (the same accuracy at 320 and 1,280 B).
+    n = torch.cat([n, torch.full_like(n, T)])
+    small = net.decoder(net.keep(bits.repeat(2, 1, 1, 1), n))
     # L1 alone: with 1 - SSIM added (weight 1) the decoder's first 600 steps bought SSIM
     # with a brightness error and never used the bits (L1 0.11 at every iteration).
-    pixels = (recon - x).abs().mean()
+    pixels = (small - net.downsample(x).repeat(2, 1, 1, 1)).abs().mean()
+    recon = net.upsample(small)[..., :h, :w]
+    x = x[..., :h, :w].repeat(2, 1, 1, 1)
     loss = pixels + bpp + objective.rate_weight * push / math.log(2) / pixels_n
     terms = {"pix": float(pixels.detach()), "bpp": float(bpp.detach())}
-    if backend is not None:
-        ce, acc = _answer_loss(backend, recon, ids, data, by_image, rng, objective.questions)
+    if backend is not None and objective.feature_weight > 0:
+        feat = _feature_loss(backend, recon, x)
+        loss = loss + objective.feature_weight * feat
+        terms["feat"] = float(feat.detach())
+    if backend is not None and objective.task_weight > 0:
+        ce, acc = _answer_loss(backend, recon[:len(ids)], ids, data, by_image, rng,
+                               objective.questions)
         loss = loss + objective.task_weight * ce
         terms.update(ce=float(ce.detach()), acc=acc)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return {"loss": float(loss.detach()), **terms}
+
+
+def _feature_loss(model, recon, x):
+    """Squared error of the stem's features of ``recon`` against those of ``x``, relative to
+    the latter's mean square (both in [-0.5, 0.5], full size)."""
+    from clevrlang.modules.learned.stem import normalize_float
+
+    size = model.config.image_size
+    with torch.no_grad():
+        target = model.stem(normalize_float(x.add(0.5).clamp(0, 1), size))
+    got = model.stem(normalize_float(recon.add(0.5).clamp(0, 1), size))
+    return (got - target).pow(2).mean() / target.pow(2).mean().clamp_min(1e-8)
 
 
 def _answer_loss(model, recon, ids, data, by_image, rng, questions: int):

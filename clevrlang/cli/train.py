@@ -146,6 +146,17 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
                    "decoded images.")
 @click.option("--task-weight", type=click.FloatRange(min=0), default=0.1, show_default=True,
               help="Task codecs: weight of the answer loss (with --task).")
+@click.option("--feature-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Task codecs: weight of the back end's image features (its stem's, on "
+                   "the decoded against the original image; with --task).")
+@click.option("--scale", type=click.Choice(["1", "2", "4"]), default=None,
+              help="Task codecs: code the image downsampled by this [default: 2].")
+@click.option("--binarizer", type=click.Choice(["sign", "stochastic"]), default="sign",
+              show_default=True, help="Task codecs: bits in training, the sign the codec "
+                                      "writes or Toderici et al.'s samples (straight-through "
+                                      "gradients both).")
+@click.option("--blocks", type=click.IntRange(min=0), default=None,
+              help="Task codecs: residual blocks at the code grid [default: 2].")
 @click.option("--rate-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Task codecs: weight of the entropy-coded bits per pixel in the encoder's "
                    "loss (the prior always learns them).")
@@ -156,7 +167,8 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
 @quiet_option
 def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
           width, code_channels, edge_channels, loss, iteration_weights, init, device, out,
-          task, task_weight, rate_weight, task_model, threads, resume, force, quiet):
+          task, task_weight, feature_weight, binarizer, scale, blocks, rate_weight, task_model, threads,
+          resume, force, quiet):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world, or a task
     codec (task_conv) on its full-size images, with --task learned through the learned back
     end's answers."""
@@ -178,10 +190,15 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
     if codec_name in TASK_CODECS:
         _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
                     code_channels, init, device, out, task, task_weight, rate_weight,
-                    task_model, resume, force, quiet,
+                    task_model, resume, force, quiet, feature_weight=feature_weight,
+                    scale=None if scale is None else int(scale), blocks=blocks,
+                    binarizer=binarizer,
                     thumbnail_only=full_images or edge_channels or loss != "l1"
                     or iteration_weights is not None)
         return
+    if scale is not None or blocks is not None:
+        raise click.UsageError(f"--scale and --blocks shape a task codec "
+                               f"({', '.join(TASK_CODECS[:-1])}), not {codec_name}")
     if task:
         raise click.UsageError(f"--task trains a task codec ({', '.join(TASK_CODECS[:-1])}), "
                                f"not {codec_name}")
@@ -199,7 +216,8 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
 
 def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
                 code_channels, init, device, out, task, task_weight, rate_weight, task_model,
-                resume, force, quiet, thumbnail_only) -> None:
+                resume, force, quiet, thumbnail_only, feature_weight=0.0, scale=None,
+                blocks=None, binarizer="sign") -> None:
     import os
 
     from clevrlang.compress.task_training import load_world, train_task_codec
@@ -228,7 +246,8 @@ def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch
                          resume=resume, device=device, progress=not quiet, width=width,
                          iterations=iterations, code_channels=code_channels, init=init,
                          task=task, task_weight=task_weight, rate_weight=rate_weight,
-                         task_model=task_model)
+                         task_model=task_model, feature_weight=feature_weight, scale=scale,
+                         blocks=blocks, binarizer=binarizer)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

@@ -208,3 +208,39 @@ def test_train_codec_cli_trains_a_task_codec(tmp_path, cli):
     assert code == 2 and "--resume" in err
     code, _, err = cli(*args, "--out", tmp_path / "p", "--loss", "ssim")
     assert code == 2 and "thumbnail-codec" in err
+
+
+def test_checkpoints_from_before_scale_load_full_resolution():
+    old = {k: v for k, v in dataclasses.asdict(TaskConfig()).items()
+           if k not in ("scale", "blocks")}
+    config = TaskConfig.from_json(old)
+    assert (config.scale, config.blocks) == (1, 0)
+    assert (TaskConfig().scale, TaskConfig().blocks) == (2, 2)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_the_network_codes_the_downsampled_image(scale, scene):
+    net = build_task_net(TaskConfig(width=16, iterations=2, scale=scale, blocks=1))
+    x = torch.rand(1, 3, 64, 96) - 0.5
+    with torch.no_grad():
+        codes = net.analysis(x)
+        assert codes.shape == (1, 2 * 4, 4, 6)  # one cell per 16x16 pixels, any scale
+        small = net.decoder(torch.sign(codes))
+        assert small.shape[-2:] == (64 // scale, 96 // scale)
+        assert net.synthesis(torch.sign(codes)).shape == x.shape
+    codec = TaskCodec(net)
+    assert codec.decode(codec.encode(scene, 10_000)).shape == scene.shape
+
+
+def test_feature_loss_alone_trains_without_answers(world, tmp_path):
+    data, model = world
+    r = _train(data, model, tmp_path, steps=30, lr=1e-2, task_weight=0.0, feature_weight=1.0,
+               save_every=30)
+    assert "feat" in r.last and "ce" not in r.last
+    assert np.mean(r.losses[-5:]) < np.mean(r.losses[:5])
+
+
+def test_scale_is_a_task_codec_option(tmp_path, cli):
+    code, _, err = cli("train", "codec", "--world", tmp_path, "--codec", "conv_lstm",
+                       "--scale", "2", "-q")
+    assert code == 2 and "task codec" in err
