@@ -16,8 +16,8 @@ from clevrlang.resume import resume_or_start, resume_options
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Artefact folder [default: WORLD/models/engineered].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Detector epochs.")
+@click.option("--epochs", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Detector epochs (0: keep the --init-detector as it is).")
 @click.option("--imgsz", type=click.IntRange(min=32), default=192, show_default=True,
               help="Detector input size (longer side, a multiple of 32).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -28,15 +28,27 @@ from clevrlang.resume import resume_or_start, resume_options
               help="torch CPU threads [default: the cores idle now].")
 @click.option("--init-detector", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Start the detector from this detector.safetensors (train on).")
+@click.option("--degrade", default=None, metavar="CODECS",
+              help="Also train on a copy of each image through one of these codecs "
+                   "(comma separated, e.g. jpeg,webp,avif,jpeg2000), drawn at random.")
+@click.option("--degrade-bytes", default=None, metavar="LOW-HIGH",
+              help="Byte budgets of the degraded copies, drawn log-uniformly "
+                   "[default: 300-3000].")
 @resume_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, init_detector,
-               resume, force, quiet):
+               degrade, degrade_bytes, resume, force, quiet):
     """Train the engineered back end: YOLO detector, attribute SVMs, position regression."""
     import logging
     from pathlib import Path
 
+    from clevrlang.language.errors import UsageError
+    from clevrlang.modules.engineered.training.degrade import Degradation
     from clevrlang.modules.engineered.training.train import state_file, train_engineered
+
+    if degrade_bytes is not None and degrade is None:
+        raise UsageError("--degrade-bytes sets the budgets of --degrade, which is not given")
+    spec = Degradation.parse(degrade, degrade_bytes) if degrade is not None else None
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -44,10 +56,13 @@ def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, i
     resume = resume_or_start(out, state_file(out), resume=resume, force=force)
     manifest = train_engineered(world_dir, out, device=device, epochs=epochs, imgsz=imgsz,
                                 resume=resume, progress=not quiet, threads=threads,
-                                classes=classes, limit=limit, init_detector=init_detector)
-    held = manifest["metrics"].get("holdout", {})
+                                classes=classes, limit=limit, init_detector=init_detector,
+                                degrade=spec)
     click.echo(f"artefacts in {out}", err=True)
-    click.echo("held-out: " + ", ".join(f"{k} {v}" for k, v in held.items()))
+    for key, label in (("holdout", "held-out"), ("holdout_degraded", "held-out degraded")):
+        if key in manifest["metrics"]:
+            click.echo(f"{label}: " + ", ".join(f"{k} {v}" for k, v
+                                                 in manifest["metrics"][key].items()))
 
 
 if __name__ == "__main__":  # python -m clevrlang.modules.engineered.training.command --world DIR ...

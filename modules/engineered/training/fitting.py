@@ -160,16 +160,24 @@ def shape_source(perception, held, images=None) -> str:
     return "svm" if hits["svm"] > hits["detector"] else "detector"
 
 
-def evaluate_holdout(out: Path, config: dict, held, device: str, grid) -> tuple[dict, dict]:
-    """Choose the detection settings and the shape source on held-out images, then measure
-    every component there; returns the updated config and the metrics."""
+def evaluate_holdout(out: Path, config: dict, held, device: str, grid, degraded=()
+                     ) -> tuple[dict, dict]:
+    """Choose the detection settings and the shape source on held-out images (and their
+    ``degraded`` copies: one setting must serve both), then measure every component there;
+    returns the updated config and the metrics (``holdout``, ``holdout_degraded``)."""
     from clevrlang.modules.engineered.training.evaluate import component_metrics
 
     perception = load_parts(out, config, device)
-    images = [s.image() for s in held]
-    perception.config.update(best_thresholds(perception.detector, held, grid, images=images))
-    perception.config["shape_from"] = shape_source(perception, held, images)
+    both = list(held) + list(degraded)
+    images = [s.image() for s in both]
+    perception.config.update(best_thresholds(perception.detector, both, grid, images=images))
+    perception.config["shape_from"] = shape_source(perception, both, images)
     predicted = perception.perceive(images)
-    metrics = component_metrics(predicted, [s.scene for s in held], [s.size() for s in held])
-    log.info("held-out components: %s", metrics)
+    metrics = {}
+    for name, part in (("holdout", slice(0, len(held))), ("holdout_degraded",
+                                                          slice(len(held), len(both)))):
+        if both[part]:
+            metrics[name] = component_metrics(predicted[part], [s.scene for s in both[part]],
+                                              [s.size() for s in both[part]])
+            log.info("%s components: %s", name, metrics[name])
     return perception.config, metrics

@@ -3,14 +3,17 @@
 Stages, each recorded in ``OUT/work/stages.json`` when done, so a re-run after a kill
 continues at the first unfinished one (and the detector at its last finished epoch):
 
-1. ``data``      -- whole-object box labels in ultralytics' layout (``OUT/work/yolo``);
-2. ``detector``  -- YOLO from its yaml, from scratch (``OUT/detector.safetensors``);
+1. ``data``      -- whole-object box labels in ultralytics' layout (``OUT/work/yolo``); with
+   ``degrade``, beside each image a copy that went through a random codec and byte budget
+   (``OUT/work/degraded``, see :mod:`.degrade`), which every later stage trains on too;
+2. ``detector``  -- YOLO from its yaml, from scratch or from ``init_detector`` (with 0
+   epochs, that detector as it is: only the attribute models are trained again);
 3. ``features``  -- the detector runs over the training images; features of its boxes that
    match a true object, and of the true boxes, with their labels (``OUT/work/features.npz``);
 4. ``models``    -- the colour, material, size and shape SVMs and the position regression
    (``OUT/*.skops``);
 5. ``evaluate``  -- the detector's input size, score and NMS thresholds with the best F1 on
-   held-out images, whether the detector's class or the HOG SVM names shapes better, and
+   held-out images (and their degraded copies, with ``degrade``), whether the detector's class or the HOG SVM names shapes better, and
    the component metrics there; then ``manifest.json`` makes the folder loadable.
 
 >>> train_engineered("world", "model", epochs=30, imgsz=192)  # an hour on a CPU  # doctest: +SKIP
@@ -33,6 +36,7 @@ from clevrlang.modules.engineered.artefacts import (
     DETECTOR, MANIFEST, read_manifest, save_model, write_json_atomic, write_manifest,
 )
 from clevrlang.modules.engineered.offline import resolve_device
+from clevrlang.modules.engineered.training.degrade import Degradation
 from clevrlang.modules.engineered.training.samples import (
     as_samples, split_holdout, world_samples, write_yolo_dataset,
 )
@@ -93,17 +97,22 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
                      threads: int | None = None, classes: str = "shapes",
                      limit: int | None = None, holdout: int = 100, batch: int = 16,
                      cfg: str = "yolo11n.yaml", seed: int = 0, half: bool = True,
-                     init_detector: str | Path | None = None) -> dict:
+                     init_detector: str | Path | None = None,
+                     degrade: Degradation | None = None) -> dict:
     """Train everything into ``out_dir``; returns the manifest (config and metrics).
 
     ``world`` is a world folder (its ``train`` split; held-out images from its first ``val*``
     split, else the last tenth), ``(images, scenes)``, or a list of samples. ``classes`` is
     ``"shapes"`` (the detector names the shape) or ``"object"`` (one class; a HOG SVM names
     the shape). ``threads``: torch CPU threads (default: the cores idle now).
-    ``init_detector``: a trained ``detector.safetensors`` to start the detector from.
+    ``init_detector``: a trained ``detector.safetensors`` to start the detector from
+    (``epochs=0``: keep it unchanged). ``degrade``: also train on a codec-degraded copy of
+    every training image (:mod:`.degrade`); the metrics then include ``holdout_degraded``.
     """
     if classes not in ("shapes", "object"):
         raise UsageError(f"classes must be 'shapes' or 'object', not {classes!r}")
+    if epochs == 0 and init_detector is None:
+        raise UsageError("0 detector epochs keeps the --init-detector, and none was given")
     out = Path(out_dir).resolve()
     work = out / "work"
     if not resume:  # starting over: nothing of an earlier run's data or detector is reused
@@ -113,18 +122,32 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
                 else "<memory>",
                 "epochs": epochs, "imgsz": imgsz, "classes": classes, "limit": limit,
                 "holdout": holdout, "batch": batch, "cfg": cfg, "seed": seed,
-                "init_detector": str(Path(init_detector).resolve()) if init_detector else None}
+                "init_detector": str(Path(init_detector).resolve()) if init_detector else None,
+                "degrade": degrade.settings() if degrade else None}
     stages = _Stages(work, settings, resume)
     if all(stages.done(s) for s in STAGES):
         say_finished(out, "all stages done")
     stages.start()
     train, held = _sources(world, limit, holdout)
+    held_degraded = []
+    if degrade is not None:  # cheap once made: the copies are files found again on resume
+        from clevrlang.modules.engineered.training.degrade import degraded_copies
+
+        train = train + degraded_copies(train, work / "degraded" / "train", degrade, seed=seed,
+                                        stream=0, progress=progress)
+        held_degraded = degraded_copies(held, work / "degraded" / "holdout", degrade,
+                                        seed=seed, stream=1, progress=progress)
     names = SHAPES if classes == "shapes" else ("object",)
     data = work / "yolo" / "data.yaml"
     if not stages.done("data"):
         class_of = (lambda o: SHAPES.index(o["shape"])) if classes == "shapes" else (lambda o: 0)
         data = write_yolo_dataset(work / "yolo", {"train": train, "val": held}, names, class_of)
-        stages.finish("data", train=len(train), holdout=len(held))
+        info = {}
+        if degrade is not None:
+            from clevrlang.modules.engineered.training.degrade import summary
+
+            info["degraded"] = summary(train[len(train) // 2:])
+        stages.finish("data", train=len(train), holdout=len(held), **info)
     stages.start()
     detector = _detector_stage(stages, data, work, out, names, epochs=epochs, imgsz=imgsz,
                                batch=batch, device=device, threads=threads, resume=resume,
@@ -150,12 +173,13 @@ def train_engineered(world, out_dir, *, device: str = "auto", epochs: int = 30,
         from clevrlang.modules.engineered.training.fitting import evaluate_holdout
 
         config = {"classes": classes, "names": list(names), "imgsz": imgsz, "cfg": cfg}
-        config, metrics = evaluate_holdout(out, config, held, device, CONF_GRID)
+        config, metrics = evaluate_holdout(out, config, held, device, CONF_GRID,
+                                           degraded=held_degraded)
         files = [DETECTOR] + sorted(p.name for p in out.glob("*.skops"))
         done = stages.state["done"]
         seconds = {k: v.get("seconds") for k, v in done.items()}
         seconds["evaluate"] = round(time.time() - stages.t0, 1)
-        metrics = {"holdout": metrics, "train_images": len(train), "cv": done["models"]["cv"],
+        metrics = {**metrics, "train_images": len(train), "cv": done["models"]["cv"],
                    "seconds": seconds, "device": resolve_device(device),
                    "cpu_count": os.cpu_count()}
         write_manifest(out, files, config, metrics)
@@ -170,6 +194,13 @@ def _detector_stage(stages, data, work, out, names, *, half, **kw):
     )
 
     if stages.done("detector") and (out / DETECTOR).is_file():
+        return Detector.load(out / DETECTOR, kw["device"])
+    if kw["epochs"] == 0:  # the given detector as it is (checked to load first)
+        from clevrlang.atomic import write_atomic
+
+        Detector.load(kw["init"], kw["device"])
+        write_atomic(out / DETECTOR, Path(kw["init"]).read_bytes())
+        stages.finish("detector", seconds=0.0, kept=str(kw["init"]))
         return Detector.load(out / DETECTOR, kw["device"])
     detector = train_detector(data, work / "detector", names, **kw)
     detector.save(out / DETECTOR, half=half)
