@@ -19,6 +19,7 @@ count targets come from the object sets found once per world (:meth:`ProgramTabl
 
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import numpy as np
@@ -81,6 +82,39 @@ class ProgramTable:
         self.arity = np.asarray([len(n.inputs) for n in nodes], np.int64)
         self.is_set = np.asarray([n.type in SET_TYPES for n in nodes], bool)
         self.bits: np.ndarray | None = None
+
+    ARRAYS = ("runs", "flat", "start", "roots", "kind", "depth", "rank", "inputs", "arity",
+              "is_set")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`restore` needs besides the nodes (a world's cache stores them)."""
+        return {k: getattr(self, k) for k in self.ARRAYS}
+
+    @classmethod
+    def restore(cls, arrays: dict, nodes: list[Node], roots: Sequence[Node],
+                bits: np.ndarray | None = None) -> "ProgramTable":
+        """The table :meth:`arrays` came from, without walking a program: ``nodes`` are
+        the table's nodes in its numbering, ``roots`` the questions' programs."""
+        table = cls.__new__(cls)
+        for k in cls.ARRAYS:
+            setattr(table, k, np.asarray(arrays[k]))
+        table.nodes, table.root_nodes, table.bits = nodes, list(roots), bits
+        table.number = {n: i for i, n in enumerate(nodes)}
+        table.tokens = [token_of(n) for n in nodes]
+        return table
+
+    def subset(self, questions) -> "ProgramTable":
+        """The table of ``questions`` (indices of its roots), sharing the nodes."""
+        q = np.asarray(questions, np.int64)
+        lengths = self.start[q + 1] - self.start[q]
+        pos = np.repeat(self.start[q] - np.cumsum(lengths) + lengths, lengths) \
+            + np.arange(int(lengths.sum()))
+        table = copy.copy(self)
+        table.flat, table.start = self.flat[pos], np.concatenate([[0], np.cumsum(lengths)])
+        table.roots, table.kind, table.runs = self.roots[q], self.kind[q], self.runs[q]
+        table.root_nodes = [self.root_nodes[i] for i in q.tolist()]
+        table.bits = None if self.bits is None else self.bits[pos]
+        return table
 
     def plan(self, questions: np.ndarray, slots: np.ndarray, device=None) -> Plan:
         """The plan of ``questions`` (indices of this table's roots), question i on image

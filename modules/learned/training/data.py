@@ -1,4 +1,4 @@
-"""Question-answering data for training: images in memory, ground-truth programs, answers.
+"""Question-answering data for training: a uint8 image stack, ground-truth programs, answers.
 
 A :class:`QADataset` is what the trainer reads: a (N, H, W, 3) uint8 stack of images at the
 model's input size, and per question the image it is about, its IR root and its answer.
@@ -8,14 +8,12 @@ It comes from a world made by ``clevr world make`` (:func:`from_world`) or from
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from clevrlang.atomic import replacing
 from clevrlang.images import load_image
 from clevrlang.language.errors import DataError
 from clevrlang.language.ir import Node
@@ -23,8 +21,6 @@ from clevrlang.language.vocabulary import ANSWERS
 from clevrlang.modules.learned.compiler import answer_kind, check
 from clevrlang.modules.learned.modules import ANSWER_SETS, ANSWER_TYPES
 from clevrlang.modules.learned.stem import as_uint8
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,7 +71,8 @@ class QADataset:
         q = np.asarray(questions, np.int64)
         return QADataset(self.images, self.image_ids[q], [self.nodes[i] for i in q],
                          self.answers[q], self.name, self.scenes, self.owners,
-                         self.image_names, self.centres)
+                         self.image_names, self.centres,
+                         None if self.table is None else self.table.subset(q))
 
     def program_table(self):
         """The questions' programs as arrays, built once (:mod:`..batching`): a batch's plan
@@ -90,33 +87,18 @@ class QADataset:
         return [n.op for n in self.nodes]
 
 
-def _cache_path(root: Path, split: str, size: tuple[int, int]) -> Path:
-    return root / ".cache" / f"learned_{split}_{size[0]}x{size[1]}.npy"
-
-
-def load_images(paths: Sequence[Path], size: tuple[int, int], cache: Path | None = None,
-                progress: bool = True) -> np.ndarray:
-    """Decode and resize images once; the stack is cached as .npy beside the world."""
-    if cache is not None and cache.exists():
-        arr = np.load(cache, mmap_mode=None, allow_pickle=False)
-        if arr.shape == (len(paths), size[1], size[0], 3):
-            return arr
+def load_images(paths: Sequence[Path], size: tuple[int, int], progress: bool = True) -> np.ndarray:
+    """Decode and resize images into one (N, H, W, 3) uint8 stack."""
     from tqdm import tqdm
 
     out = np.empty((len(paths), size[1], size[0], 3), np.uint8)
     for i, p in enumerate(tqdm(paths, desc="images", unit="img", disable=not progress)):
         out[i] = as_uint8([load_image(p)], size)[0]
-    if cache is not None:
-        try:
-            with replacing(cache) as tmp, open(tmp, "wb") as f:
-                np.save(f, out)
-        except OSError as e:  # a read-only world still trains
-            log.warning("could not cache images at %s: %s", cache, e)
     return out
 
 
 def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | None = None,
-               cache: Path | None = None, progress: bool = True) -> QADataset:
+               progress: bool = True) -> QADataset:
     """A dataset from a CLEVR questions file and its image folder."""
     from clevrlang.datafiles import load_questions
 
@@ -129,7 +111,7 @@ def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | N
     missing = [n for n in names if not (images_dir / n).exists()]
     if missing:
         raise DataError(f"{len(missing)} image(s) missing, e.g. {missing[0]}", where=str(images_dir))
-    images = load_images([images_dir / n for n in names], size, cache, progress)
+    images = load_images([images_dir / n for n in names], size, progress)
     triples = [(index[q.image_filename], q.program, q.answer) for q in questions]
     data = QADataset.build(images, triples, size, name=str(questions_path))
     data.image_names = names
@@ -139,17 +121,26 @@ def from_files(questions_path, images_dir, size: tuple[int, int], limit: int | N
 def from_world(root, split: str, size: tuple[int, int], limit: int | None = None,
                progress: bool = True, sets: bool = False) -> QADataset:
     """The ``split`` of a world made by ``clevr world make`` (read through ``open_world``);
-    with ``sets``, also its scenes and each feature cell's owner (for :mod:`.auxiliary`)."""
+    with ``sets``, also its scenes and each feature cell's owner (for :mod:`.auxiliary`).
+    Cached beside the world after the first load (:mod:`.world_cache`)."""
+    from clevrlang.modules.learned.training.world_cache import WorldCache
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
     if not world.has_questions(split):
         raise DataError(f"split {split!r} has no questions file", where=str(world.root),
                         hint="make one with `clevr world make DIR --split S --images N`")
-    data = from_files(world.questions_path(split), world.root / "images" / split, size, limit,
-                      cache=_cache_path(world.root, split, size), progress=progress)
+    cache = WorldCache(world, split, size, limit)
+    data = cache.load(QADataset, sets)
+    if data is not None:
+        return data
+    data = cache.load(QADataset, False) if sets else None  # cached before, without the sets
+    if data is None:
+        data = from_files(world.questions_path(split), world.root / "images" / split, size,
+                          limit, progress=progress)
     if sets:
         attach_sets(data, world, split, size, progress)
+    cache.save(data, sets)
     return data
 
 
@@ -175,16 +166,8 @@ def attach_sets(data: QADataset, world, split: str, size: tuple[int, int], progr
         raise DataError(f"no scene for image {missing[0]}", where=str(world.scenes_path(split)))
     scenes = [by_name[n] for n in data.image_names]
     grid = (size[1] // STRIDE, size[0] // STRIDE)
-    cache = world.root / ".cache" / f"learned_{split}_{len(scenes)}_owners_{grid[1]}x{grid[0]}.npy"
-    owners = np.load(cache) if cache.exists() else None
-    if owners is None or owners.shape != (len(scenes), *grid):
-        owners = np.stack([cell_owners(world.load_mask(split, s.raw["image_index"]), grid)
-                           for s in tqdm(scenes, desc="masks", unit="img", disable=not progress)])
-        try:
-            with replacing(cache) as tmp, open(tmp, "wb") as f:
-                np.save(f, owners)
-        except OSError as e:
-            log.warning("could not cache cell owners at %s: %s", cache, e)
+    owners = np.stack([cell_owners(world.load_mask(split, s.raw["image_index"]), grid)
+                       for s in tqdm(scenes, desc="masks", unit="img", disable=not progress)])
     data.scenes, data.owners = scenes, owners
     image_size = world_image_size(world, split)
     data.centres = [centre_cells(s.raw["objects"], image_size, grid) for s in scenes]
