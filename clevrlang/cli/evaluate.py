@@ -102,6 +102,10 @@ def eval_command(suite, questions_path, scenes_path, images_dir, world_dir, spli
         raise UsageError("--model names one back end's model; give one perception back end")
     outputs = list(_prediction_paths(predictions_path, backends).values())
     _refuse_overwrite(outputs + ([ablate_out] if ablate_out else []), force)
+    if program_source == "given" and not (ablate_out or explain_dir):
+        _eval_file(questions_path, scenes_path, images_dir, backends, predictions_path,
+                   json_out, limit, options, progress)
+        return
     from clevrlang.datafiles import load_questions, load_scenes
 
     questions = load_questions(questions_path)[:limit]
@@ -201,17 +205,39 @@ def _explain(questions, images_dir, options, out_dir, progress):
     click.echo(f"wrote {len(questions)} PNGs to {out}")
 
 
-def _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
-                    json_out, force, options=None, progress=True, exact=None):
-    from rich.console import Console
-
-    from clevrlang.evaluation import evaluate
-
-    missing = [q.index for q in questions if q.program is None]
+def _refuse_missing(missing: list[int]) -> None:
     if missing:
         raise UsageError(f"{len(missing)} question(s) have no program (e.g. question {missing[0]})")
+
+
+def _eval_file(questions_path, scenes_path, images_dir, backends, predictions_path, json_out,
+               limit, options, progress):
+    """The file's questions a chunk at a time: memory does not grow with the split."""
+    from clevrlang.eval_stream import evaluate_file
+    from clevrlang.question_stream import QuestionFile
+
+    questions = QuestionFile(questions_path, limit)
+    _refuse_missing(questions.missing)
+    results, asked = evaluate_file(backends, questions, scenes_path, images_dir, options,
+                                   progress=progress)
+    _report(results, asked, questions_path, backends, predictions_path, json_out)
+
+
+def _eval_questions(questions_path, questions, scenes, images_dir, backends, predictions_path,
+                    json_out, force, options=None, progress=True, exact=None):
+    from clevrlang.evaluation import evaluate
+
+    _refuse_missing([q.index for q in questions if q.program is None])
     results = evaluate(backends, questions, scenes, images_dir, options=options,
                        progress=progress and not json_out)
+    _report(results, questions, questions_path, backends, predictions_path, json_out, exact)
+
+
+def _report(results, questions, questions_path, backends, predictions_path, json_out,
+            exact=None):
+    """Predictions files, then the table (or JSON); ``questions`` need ``question_index``."""
+    from rich.console import Console
+
     paths = _prediction_paths(predictions_path, backends)
     for r in results:
         if r.backend in paths:
