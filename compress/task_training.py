@@ -233,7 +233,7 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     # with a brightness error and never used the bits (L1 0.11 at every iteration).
     pixels = (small - net.downsample(x).repeat(2, 1, 1, 1)).abs().mean()
     recon = net.upsample(small)[..., :h, :w]
-    x = x[..., :h, :w].repeat(2, 1, 1, 1)
+    x = x[..., :h, :w]
     loss = pixels + bpp + objective.rate_weight * push / math.log(2) / pixels_n
     terms = {"pix": float(pixels.detach()), "bpp": float(bpp.detach())}
     if backend is not None and objective.feature_weight > 0:
@@ -253,12 +253,14 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
 
 def _feature_loss(model, recon, x):
     """Squared error of the stem's features of ``recon`` against those of ``x``, relative to
-    the latter's mean square (both in [-0.5, 0.5], full size)."""
+    the latter's mean square (both in [-0.5, 0.5], full size). ``recon`` holds ``k`` decodings
+    of each image of ``x``, in ``k`` blocks: the originals' features are computed once."""
     from clevrlang.modules.learned.stem import normalize_float
 
     size = model.config.image_size
     with torch.no_grad():
         target = model.stem(normalize_float(x.add(0.5).clamp(0, 1), size))
+        target = target.repeat(len(recon) // len(x), 1, 1, 1)
     got = model.stem(normalize_float(recon.add(0.5).clamp(0, 1), size))
     return (got - target).pow(2).mean() / target.pow(2).mean().clamp_min(1e-8)
 
