@@ -32,6 +32,7 @@ _LAZY = {
     "load_net": "checkpoints", "save_net": "checkpoints", "load_default": "checkpoints",
     "default_weights_path": "checkpoints", "codec_table": "report",
     "rate_distortion_png": "report", "table_markdown": "report",
+    "codec_outputs_png": "report",
     "synthetic_images": "synthetic", "headerless_size": "containers",
 }
 

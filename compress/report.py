@@ -112,3 +112,53 @@ def rate_distortion_png(rows: list[dict], path: str | os.PathLike) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def codec_outputs_png(image, pairs, path: str | os.PathLike, codecs: dict | None = None,
+                      columns: int = 3) -> tuple[Path, list[dict]]:
+    """The image and its round trip through each ``(codec name, budget)`` of ``pairs``, side by
+    side with the bytes of each payload and its SSIM, as a PNG; and one row per pair
+    (``codec``, ``budget``, ``nbytes``, ``ssim``, ``skipped``: the budget is below what the
+    codec can make for this image). ``codecs`` maps a name to a codec object to use instead
+    of the installed one (e.g. a task codec loaded from a training run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .metrics import ssim
+
+    image = as_image(image)
+    panels, rows = [(image, "original")], []
+    for name, budget in pairs:
+        codec = (codecs or {}).get(name) or get_codec(name)
+        try:
+            code = codec.encode(image, budget)
+        except UsageError:
+            rows.append({"codec": name, "budget": budget, "nbytes": None, "ssim": None,
+                         "skipped": True})
+            panels.append((None, f"{name} at {budget} B: cannot fit"))
+            continue
+        out = codec.decode(code)
+        row = {"codec": name, "budget": budget, "nbytes": int(code.nbytes),
+               "ssim": float(ssim(image, out)), "skipped": False}
+        rows.append(row)
+        panels.append((out, f"{name} at {budget} B: {row['nbytes']} B, SSIM {row['ssim']:.3f}"))
+    ncols = min(columns, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    h, w = image.shape[:2]
+    scale = 3.2 / w
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(ncols * w * scale, nrows * (h * scale + 0.35)))
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (img, title) in zip(axes.flat, panels):
+        if img is not None:
+            ax.imshow(img, interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path, rows

@@ -1,4 +1,4 @@
-"""``clevr codec``: the rate-distortion report of every codec on world thumbnails."""
+"""``clevr codec``: the rate-distortion report on world thumbnails, and one image through codecs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from clevrlang.cli.options import quiet_option
 
 @click.group(cls=Group)
 def codec():
-    """Image codecs: reports (training is `clevr train codec`)."""
+    """Image codecs: reports and pictures (training is `clevr train codec`)."""
 
 
 @codec.command()
@@ -50,3 +50,39 @@ def report(world_dir, split, n_images, budgets, codec_spec, out_dir, quiet):
                f"{table}\n![rate-distortion]({os.path.basename(png)})\n")
     click.echo(table)
     click.echo(f"report: {os.path.join(out_dir, 'README.md')}")
+
+
+@codec.command()
+@click.argument("image", type=click.Path())
+@click.option("--compress", "compress_specs", multiple=True, required=True, metavar="CODEC:BYTES",
+              help="A codec and byte budget to show (repeatable), e.g. jpeg:640.")
+@click.option("--weights", "weight_specs", multiple=True, metavar="CODEC=FILE",
+              help="Learned or task codecs: these weights instead of the installed ones "
+                   "(repeatable), e.g. task_conv=runs/task_conv.safetensors.")
+@click.option("--out", "out_path", required=True, type=click.Path(),
+              help="The PNG to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
+def show(image, compress_specs, weight_specs, out_path, force):
+    """IMAGE through each codec, side by side with bytes and SSIM, as a PNG."""
+    from clevrlang.compare import parse_compress
+    from clevrlang.compress import codec_outputs_png, get_codec
+    from clevrlang.images import load_image
+    from clevrlang.language.errors import UsageError
+
+    pairs = parse_compress(compress_specs)
+    codecs = {}
+    for spec in weight_specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--weights takes CODEC=FILE, got {spec!r}")
+        codecs[name] = get_codec(name, weights=path)
+    unused = set(codecs) - {name for name, _ in pairs}
+    if unused:
+        raise UsageError(f"--weights for {', '.join(sorted(unused))}, which no --compress uses")
+    if os.path.exists(out_path) and not force:
+        raise UsageError(f"{out_path} exists", hint="pass --force to overwrite it")
+    _, rows = codec_outputs_png(load_image(image), pairs, out_path, codecs)
+    for r in rows:
+        got = "cannot fit" if r["skipped"] else f"{r['nbytes']} B, SSIM {r['ssim']:.3f}"
+        click.echo(f"{r['codec']}:{r['budget']}  {got}")
+    click.echo(f"figure: {out_path}")
