@@ -58,7 +58,10 @@ def reads_current_input(node: Node) -> bool:
     return any(_is_scene(n) and not n.inputs for n in postorder([node]))
 
 
-@lru_cache(maxsize=65536)
+# One evaluation chunk of distinct programs: each entry keeps its program's nodes alive (the
+# interning table is weak), and 65,536 of them held ~0.25 GB by the end of a 150,000-question
+# split, so memory grew with the split.
+@lru_cache(maxsize=4096)
 def rewrite(node: Node) -> tuple[Node, Node | None] | None:
     """``(program, IMG)``: ``node`` with its ``scene(IMG)`` made ``scene()``; ``(node, None)``
     when it names no image; None when only an interpreter can run it (two images, or

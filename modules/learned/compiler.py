@@ -123,7 +123,7 @@ class Plan:
         return {node: w for (s, node), w in zip(self.instances, self.where) if s == slot}
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # a chunk's programs; more keeps nodes alive (see image_pass.rewrite)
 def check(node: Node) -> str | None:
     """Why the learned back end cannot run ``node``'s program, or None if it can."""
     nodes = postorder([node])
