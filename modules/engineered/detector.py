@@ -162,20 +162,22 @@ class Detector:
 
         out: list[Detections | None] = [None] * len(images)
         size = int(imgsz or self.imgsz)
-        boxed = [self._letterbox(np.asarray(im)[..., :3], size) for im in images]
+        # Images of one size letterbox to one shape; each batch is letterboxed when it runs,
+        # so an evaluation chunk's ~400 images are not held twice.
         groups: dict[tuple, list[int]] = {}
-        for i, (arr, _, _) in enumerate(boxed):
-            groups.setdefault(arr.shape, []).append(i)
+        for i, im in enumerate(images):
+            groups.setdefault(np.shape(im)[:2], []).append(i)
         with torch.inference_mode():
             for idx in groups.values():
                 for lo in range(0, len(idx), batch):
                     part = idx[lo:lo + batch]
-                    x = torch.from_numpy(np.stack([boxed[i][0] for i in part]))
+                    boxed = [self._letterbox(np.asarray(images[i])[..., :3], size) for i in part]
+                    x = torch.from_numpy(np.stack([b[0] for b in boxed]))
                     x = x.to(self.device).permute(0, 3, 1, 2).float().div_(255)
                     pred = self.model(x)
                     dets = non_max_suppression(pred, conf, iou, agnostic=True, max_det=64)
-                    for i, d in zip(part, dets):
-                        out[i] = self._unbox(d.float().cpu().numpy(), boxed[i], images[i])
+                    for i, b, d in zip(part, boxed, dets):
+                        out[i] = self._unbox(d.float().cpu().numpy(), b, images[i])
         return out
 
     @staticmethod
