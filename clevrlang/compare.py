@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from clevrlang.eval_stream import CHUNK
 from clevrlang.evaluation import AccuracyTable, answer_questions
+from clevrlang.question_stream import QuestionFile
 from clevrlang.language.errors import UsageError
 from clevrlang.language.vocabulary import QUESTION_TYPE_LABELS, QUESTION_TYPES
 
@@ -33,7 +37,7 @@ class Row:
 @dataclass
 class Comparison:
     split: str
-    questions: list
+    questions: list  # Asked: each answered question, in file order
     rows: list[Row] = field(default_factory=list)
     ablation: str | None = None  # Markdown from the engineered back end, when it has one
 
@@ -90,36 +94,83 @@ def compressed_programs(questions: list, images_dir: str, codec: str, budget: in
     return out
 
 
+class Asked(NamedTuple):
+    """What a comparison keeps of a question once every back end answered it (its report
+    names the question, its image and its answer): ~300 B, not the ~8 KB of a loaded
+    question and its program."""
+
+    question_index: int
+    question_type: str
+    answer: str
+    text: str
+    image_filename: str
+
+
+def _answered(questions: QuestionFile, limit: int | None, chunk: int):
+    """The file's answered questions (the first ``limit``), a chunk at a time."""
+    left = limit
+    for part in questions.chunks(chunk):
+        part = [q for q in part if q.answer is not None][:left]
+        if part:
+            yield part
+        if left is not None:
+            left -= len(part)
+            if left <= 0:
+                return
+
+
 def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(),
-                   limit: int | None = None, progress: bool = True) -> Comparison:
+                   limit: int | None = None, progress: bool = True,
+                   chunk: int = CHUNK) -> Comparison:
+    """Every back end (and, for those reading images, each ``(codec, budget)`` of
+    ``compress``) on the split's answered questions. The questions are read ``chunk`` at a
+    time, each chunk answered by every row and dropped (:mod:`clevrlang.eval_stream`), so
+    memory does not grow with the split."""
+    from tqdm.auto import tqdm
+
     from clevrlang.backends import available_backends, get_backend
     from clevrlang.world.layout import open_world
 
     world = open_world(world_dir)
-    questions = [q for q in world.questions(split) if q.answer is not None][:limit]
-    if not questions:
-        raise UsageError(f"{world_dir}: split {split!r} has no answered questions")
-    scenes = world.scenes(split) if world.has_scenes(split) else None
-    names = backends or available_backends()
-    cmp = Comparison(split, questions)
-    types = [q.question_type for q in questions]
-    expected = [q.answer for q in questions]
-    images_dir = str(world.root) if hasattr(world, "root") else world_dir
-    for name in names:
+    path = world.questions_path(split)
+    if not path.is_file():
+        world.questions(split)  # the error it is: no such split, or no questions file
+    questions = QuestionFile(path)
+    scenes = None
+    rows: list[tuple[Row, object, dict]] = []
+    for name in backends or available_backends():
         backend = get_backend(name)
-        variants = [(None, None)]
-        if backend.needs == "images":
-            variants += list(compress)
+        if backend.needs == "scenes" and scenes is None and world.has_scenes(split):
+            scenes = world.scenes(split)
+        variants = [(None, None)] + (list(compress) if backend.needs == "images" else [])
         for codec, budget in variants:
-            # The same path as clevr eval; compressed questions read their own images.
-            programs = compressed_programs(questions, images_dir, codec, budget) if codec else None
-            sizes: dict = {}
-            preds = answer_questions(backend, questions, scenes, images_dir, progress=progress,
-                                     programs=programs, nbytes=sizes)
             label = f"{backend.name}+{codec}@{budget}B" if codec else backend.name
-            cmp.rows.append(Row(label, name, codec, budget, preds,
-                                AccuracyTable.from_answers(types, preds, expected),
-                                sum(sizes.values()) / len(sizes) if sizes else None))
+            rows.append((Row(label, name, codec, budget, [], AccuracyTable()), backend, {}))
+    images_dir = str(world.root)
+    asked: list[Asked] = []
+    total = len(questions) if limit is None else min(limit, len(questions))
+    with tqdm(total=total, desc="compare", unit="q", disable=not progress) as bar:
+        for part in _answered(questions, limit, chunk):
+            for row, backend, sizes in rows:
+                # The same path as clevr eval; compressed questions read their own images.
+                programs = (compressed_programs(part, images_dir, row.codec, row.budget)
+                            if row.codec else None)
+                row.predictions += answer_questions(backend, part, scenes, images_dir,
+                                                    batch=chunk, programs=programs,
+                                                    nbytes=sizes)
+            asked += [Asked(q.question_index, q.question_type and sys.intern(q.question_type),
+                            sys.intern(q.answer), q.text, sys.intern(q.image_filename or ""))
+                      for q in part]
+            bar.update(len(part))
+    if not asked:
+        raise UsageError(f"{world_dir}: split {split!r} has no answered questions")
+    types = [q.question_type for q in asked]
+    expected = [q.answer for q in asked]
+    cmp = Comparison(split, asked)
+    for row, _, sizes in rows:
+        row.table = AccuracyTable.from_answers(types, row.predictions, expected)
+        row.mean_bytes = sum(sizes.values()) / len(sizes) if sizes else None
+        cmp.rows.append(row)
     return cmp
 
 

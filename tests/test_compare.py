@@ -60,7 +60,10 @@ def test_compress_rows_are_the_codec_round_trip_answered(world, tmp_path):
     assert (tmp_path / "report" / "accuracy_vs_bytes.png").stat().st_size > 0
     assert "| learned+jpeg@1500B |" in (tmp_path / "report" / "README.md").read_text()
 
-    questions = cmp.questions
+    from clevrlang.world.layout import open_world
+
+    questions = [q for q in open_world(world).questions("val") if q.answer is not None]
+    assert [q.question_index for q in questions] == [a.question_index for a in cmp.questions]
     jpeg, decoded, sizes = get_codec("jpeg"), {}, []
     for q in questions:
         path = find_image(str(world), q)
@@ -77,3 +80,31 @@ def test_compress_rows_are_the_codec_round_trip_answered(world, tmp_path):
     for q, p in zip(questions, compressed_programs(questions, str(world), "jpeg", 1500)):
         image = parse(f'load("{find_image(str(world), q)}") |> compress[jpeg, bytes=1500]')
         assert rewrite(p) == (q.program.node, image.node)
+
+
+def test_compare_streams_the_questions_in_chunks(world, tmp_path):
+    """Read a chunk at a time, every row answers each chunk: the same report whatever the
+    chunk, and what stays per question is its brief record."""
+    from clevrlang.compare import Asked, run_comparison, write_report
+
+    whole = run_comparison(str(world), "val", ["symbolic", "learned"], [("jpeg", 1500)],
+                           progress=False)
+    parts = run_comparison(str(world), "val", ["symbolic", "learned"], [("jpeg", 1500)],
+                           progress=False, chunk=4)
+    assert [r.label for r in parts.rows] == ["symbolic", "learned", "learned+jpeg@1500B"]
+    for a, b in zip(whole.rows, parts.rows):
+        assert a.predictions == b.predictions and a.table == b.table
+        assert a.mean_bytes == b.mean_bytes
+    assert parts.questions == whole.questions and len(parts.questions) == 30
+    assert all(type(q) is Asked for q in parts.questions)
+    write_report(whole, tmp_path / "a", str(world))
+    write_report(parts, tmp_path / "b", str(world))
+    assert (tmp_path / "a" / "README.md").read_text() == (tmp_path / "b" / "README.md").read_text()
+    limited = run_comparison(str(world), "val", ["symbolic"], progress=False, chunk=4, limit=7)
+    assert limited.questions == whole.questions[:7]
+    assert limited.rows[0].predictions == whole.rows[0].predictions[:7]
+
+
+def test_compare_of_a_missing_split_is_a_clear_error(world, cli):
+    code, _, err = cli("compare", "--world", world, "--split", "test")
+    assert code == 3 and "no split 'test'" in err and "Traceback" not in err

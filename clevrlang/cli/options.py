@@ -55,3 +55,4 @@ def refuse_clash(world_dir: str | None, **given) -> None:
     clash = [f"--{name.replace('_', '-')}" for name, value in given.items() if value]
     if world_dir and clash:
         raise UsageError(f"--world gives the split's files; leave out {', '.join(clash)}")
+

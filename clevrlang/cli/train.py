@@ -6,6 +6,7 @@ import click
 
 from clevrlang.cli import Group
 from clevrlang.cli.options import quiet_option
+from clevrlang.compress.degrade import degrade_options, degradation
 from clevrlang.language.vocabulary import CODEC_LOSSES
 from clevrlang.resume import resume_or_start, resume_options
 
@@ -67,10 +68,12 @@ def train():
 @click.option("--val-every", type=click.IntRange(min=1), default=500, show_default=True,
               help="Steps between validations.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@degrade_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, width,
             train_split, val_split, limit, stem, init, widen, pretrain_stem, aux_weight,
-            count_head, pool, image_skip, context, seed, save_every, val_every, threads, quiet):
+            count_head, pool, image_skip, context, seed, save_every, val_every, threads,
+            degrade, degrade_bytes, quiet):
     """Train the learned back end (neural module networks) on ground-truth programs.
 
     Runs under `torchrun --nproc_per_node N` as it is (DDP: gloo on CPU, nccl on GPU).
@@ -83,6 +86,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
     from clevrlang.modules.learned.checkpoint import STATE_FILE
     from clevrlang.modules.learned.training.session import accuracy_table, train_world
 
+    spec = degradation(degrade, degrade_bytes)
     if threads:
         torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
@@ -95,7 +99,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
                     pretrain_stem=pretrain_stem, aux_weight=aux_weight,
                     count_head=count_head, pool=pool,
                     image_skip=image_skip, seed=seed, save_every=save_every,
-                    val_every=val_every, progress=not quiet,
+                    val_every=val_every, progress=not quiet, degrade=spec,
                     context=tuple(f.strip() for f in context.split(",") if f.strip()))
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         click.echo(f"step {r['step']}: {r['train_questions']} training questions on "

@@ -3,7 +3,8 @@
 import pytest
 
 from clevrlang.language.errors import UsageError
-from clevrlang.modules.engineered.training.degrade import Degradation, degraded_copies, summary
+from clevrlang.compress.degrade import Degradation, degrade
+from clevrlang.modules.engineered.training.degrade import degraded_copies, summary
 
 JPEG = Degradation(("jpeg",), 300, 1000)
 
@@ -24,7 +25,6 @@ def degraded_model(tiny_model, samples, tmp_path_factory):
 @pytest.fixture(scope="module")
 def held_jpeg():
     """Unseen scenes through JPEG at 500 B (160x120: blocks, washed-out colours)."""
-    from clevrlang.modules.engineered.training.degrade import degrade
     from clevrlang.modules.engineered.training.samples import Sample, synth_samples
 
     held = synth_samples(30, seed=12, split="val", width=160, height=120)
@@ -74,7 +74,6 @@ def test_copies_are_made_once(samples, tmp_path, monkeypatch):
 
 def test_budget_below_the_smallest_code_gives_the_smallest(samples):
     from clevrlang.compress import get_codec
-    from clevrlang.modules.engineered.training.degrade import degrade
 
     image = samples[0].image()
     smallest = get_codec("webp").min_bytes(image)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from clevrlang.compress.degrade import degrade_options, degradation
 from clevrlang.resume import resume_or_start, resume_options
 
 
@@ -28,12 +29,7 @@ from clevrlang.resume import resume_or_start, resume_options
               help="torch CPU threads [default: the cores idle now].")
 @click.option("--init-detector", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Start the detector from this detector.safetensors (train on).")
-@click.option("--degrade", default=None, metavar="CODECS",
-              help="Also train on a copy of each image through one of these codecs "
-                   "(comma separated, e.g. jpeg,webp,avif,jpeg2000), drawn at random.")
-@click.option("--degrade-bytes", default=None, metavar="LOW-HIGH",
-              help="Byte budgets of the degraded copies, drawn log-uniformly "
-                   "[default: 300-3000].")
+@degrade_options
 @resume_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, init_detector,
@@ -42,13 +38,9 @@ def engineered(world_dir, out, device, epochs, imgsz, limit, classes, threads, i
     import logging
     from pathlib import Path
 
-    from clevrlang.language.errors import UsageError
-    from clevrlang.modules.engineered.training.degrade import Degradation
     from clevrlang.modules.engineered.training.train import state_file, train_engineered
 
-    if degrade_bytes is not None and degrade is None:
-        raise UsageError("--degrade-bytes sets the budgets of --degrade, which is not given")
-    spec = Degradation.parse(degrade, degrade_bytes) if degrade is not None else None
+    spec = degradation(degrade, degrade_bytes)
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -36,7 +36,7 @@ from clevrlang.modules.engineered.artefacts import (
     DETECTOR, MANIFEST, read_manifest, save_model, write_json_atomic, write_manifest,
 )
 from clevrlang.modules.engineered.offline import resolve_device
-from clevrlang.modules.engineered.training.degrade import Degradation
+from clevrlang.compress.degrade import Degradation
 from clevrlang.modules.engineered.training.samples import (
     as_samples, split_holdout, world_samples, write_yolo_dataset,
 )

@@ -22,24 +22,35 @@ log = logging.getLogger(__name__)
 
 
 def load_splits(root, train_split: str, val_split: str | None, size, limit: int | None,
-                progress: bool, sets: bool = False):
+                progress: bool, sets: bool = False, degrade=None, seed: int = 0):
     """Training and validation datasets; without a validation split with questions, the
-    last 5 % of the training images (and their questions) are held out."""
+    last 5 % of the training images (and their questions) are held out. ``degrade`` (a
+    :class:`~clevrlang.compress.degrade.Degradation`): the training images' codec copies
+    join the training set (:mod:`.degraded`)."""
     from clevrlang.modules.learned.training.data import from_world
     from clevrlang.world.layout import open_world
 
     world = open_world(root)
     train = from_world(root, train_split, size, limit, progress, sets=sets)
     if val_split and val_split in world.splits() and world.has_questions(val_split):
-        return train, from_world(root, val_split, size, None, progress)
-    n_images = len(train.images)
-    if n_images < 20:
-        raise DataError(f"only {n_images} training images and no '{val_split}' split to "
-                        "validate on", where=str(root))
-    held = train.image_ids >= n_images - max(1, n_images // 20)
-    log.info("no %s split with questions: holding out %d training images", val_split,
-             n_images // 20)
-    return train.subset(np.flatnonzero(~held)), train.subset(np.flatnonzero(held))
+        val = from_world(root, val_split, size, None, progress)
+    else:
+        n_images = len(train.images)
+        if n_images < 20:
+            raise DataError(f"only {n_images} training images and no '{val_split}' split to "
+                            "validate on", where=str(root))
+        held = train.image_ids >= n_images - max(1, n_images // 20)
+        log.info("no %s split with questions: holding out %d training images", val_split,
+                 n_images // 20)
+        train, val = train.subset(np.flatnonzero(~held)), train.subset(np.flatnonzero(held))
+    if degrade is not None:
+        from clevrlang.modules.learned.training.degraded import degraded_stack, with_copies
+        from clevrlang.modules.learned.training.world_cache import WorldCache
+
+        key = WorldCache(world, train_split, size, limit).key
+        train = with_copies(train, degraded_stack(world, train_split, train.image_names, size,
+                                                  degrade, seed, key, progress))
+    return train, val
 
 
 def accuracy_table(val: dict) -> str:
@@ -61,7 +72,7 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                 val_every: int = 500, aux_weight: float = 0.0, count_head: bool = False,
                 pool: str = "max2",
                 image_skip: bool = False, init: str | None = None, widen: int = 0,
-                context: tuple[str, ...] = (), progress: bool = True) -> dict:
+                context: tuple[str, ...] = (), degrade=None, progress: bool = True) -> dict:
     """Train (or resume) on a world; returns the final validation result and paths.
 
     ``init``: a model checkpoint to start from (its network config replaces ``channels``,
@@ -69,6 +80,8 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     channels, keeping what it computes (see :mod:`.widen`), and ``width`` another input size
     if its classifier pools globally, and ``context`` whole-map summaries to more module
     families, starting at zero); a fresh optimizer and schedule, unlike ``resume``.
+    ``degrade`` (a :class:`~clevrlang.compress.degrade.Degradation`): also train on a codec
+    copy of every training image (:mod:`.degraded`).
     """
     from clevrlang.modules.learned.stem import input_size
     from clevrlang.modules.learned.training.train import TrainConfig, Trainer
@@ -88,7 +101,12 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
                          context=_families(context))
     if resume and (state := out / STATE_FILE).exists():
         # The Trainer takes the interrupted run's network; its images must be at its size.
-        size = config_of(training_meta(state), str(state)).image_size
+        meta = training_meta(state)
+        size = config_of(meta, str(state)).image_size
+        was = json.loads(meta.get("train", "{}")).get("degrade")
+        if was != (degrade.settings() if degrade else None):
+            raise UsageError(f"--degrade must be what the interrupted run in {out} used: "
+                             f"{_degrade_flags(was)}")
     elif init:
         config = load_model(init)[0].config
         if count_head:
@@ -106,9 +124,10 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     if pretrain_stem and not resume and not init:
         stem = str(_pretrained_stem(config, out, pretrain_stem, seed, progress))
     train, val = load_splits(root, train_split, val_split, size, limit, progress,
-                             sets=aux_weight > 0)
+                             sets=aux_weight > 0, degrade=degrade, seed=seed)
     cfg = TrainConfig(epochs=epochs, batch=batch, lr=lr, seed=seed, save_every=save_every,
-                      val_every=val_every, aux_weight=aux_weight)
+                      val_every=val_every, aux_weight=aux_weight,
+                      degrade=degrade.settings() if degrade else None)
     trainer = Trainer(train, val, out, config, cfg, device=device, resume=resume, stem=stem,
                       init=init, progress=progress)
     try:
@@ -118,6 +137,13 @@ def train_world(world, out=None, *, epochs: int = 10, batch: int = 64, lr: float
     result.update(out=str(out), train_questions=len(train),
                   train_images=int(len(np.unique(train.image_ids))), val_questions=len(val))
     return result
+
+
+def _degrade_flags(settings: dict | None) -> str:
+    if not settings:
+        return "none"
+    low, high = settings["bytes"]
+    return f"--degrade {','.join(settings['codecs'])} --degrade-bytes {low}-{high}"
 
 
 def _families(names) -> tuple[str, ...]:

@@ -51,6 +51,7 @@ class TrainConfig:
     save_every: int = 100
     val_limit: int = 2000  # questions used by periodic validation (all at the end)
     aux_weight: float = 0.0  # set supervision (see .auxiliary); 0: answers only, as in the paper
+    degrade: dict | None = None  # codec copies trained on too (.degraded): their settings
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
