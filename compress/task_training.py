@@ -15,6 +15,9 @@ minimises ``pixels + bpp + rate_weight * bpp (through the encoder) + feature_wei
   (:func:`~clevrlang.modules.learned.stem.normalize_float`); the loss is the squared
   difference of the two feature maps relative to the original's energy. Every feature cell
   of every image gives a gradient, where the answers give a few bits per image;
+* objects (``object_weight``): the pixel and feature errors weighted by ``1 + object_weight``
+  inside the world's object masks (dilated a little) and 1 elsewhere, so that bits go to the
+  objects the answers are about rather than to the floor around them;
 * answers (``task="learned"``): the frozen back end answers up to ``questions`` of each decoded
   image's questions from the world (compiled into one plan as the back end's own trainer does).
 
@@ -63,6 +66,7 @@ class TaskObjective:
     # "sign": the bits the codec writes, gradient straight through (train = inference);
     # "stochastic": Toderici et al.'s sampled bits (the runs before this option existed).
     binarizer: str = "stochastic"
+    object_weight: float = 0.0  # extra weight of the errors on objects (the world's masks)
 
     def to_meta(self) -> dict:
         return asdict(self)
@@ -77,8 +81,10 @@ class TaskTrainResult:
     last: dict = field(default_factory=dict)  # the last step's terms
 
 
-def load_world(world_dir, split: str, n_images: int | None, progress: bool):
-    """The split's full-size images with their questions (a learned-back-end QADataset)."""
+def load_world(world_dir, split: str, n_images: int | None, progress: bool,
+               objects: bool = False):
+    """The split's full-size images with their questions (a learned-back-end QADataset);
+    with ``objects``, also ``data.objects``: each image's (H, W) uint8 mask, 1 on objects."""
     from clevrlang.modules.learned.training.data import from_world, world_image_size
     from clevrlang.world.layout import open_world
 
@@ -89,7 +95,30 @@ def load_world(world_dir, split: str, n_images: int | None, progress: bool):
         keep = np.flatnonzero(data.image_ids < n_images)
         data = data.subset(keep)
         data.images = data.images[:n_images]
+    if objects:
+        data.objects = object_masks(world, split, data.image_names[:len(data.images)], progress)
     return data
+
+
+def object_masks(world, split: str, names, progress: bool) -> np.ndarray:
+    """(N, H, W) uint8, 1 where an object is seen, for the images called ``names``."""
+    from tqdm.auto import tqdm
+
+    index = {s.image_filename: s.raw["image_index"] for s in world.scenes(split)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise DataError(f"no scene for image {missing[0]}", where=str(world.scenes_path(split)))
+    return np.stack([(world.load_mask(split, index[n]) > 0).astype(np.uint8)
+                     for n in tqdm(names, desc="masks", unit="img", disable=not progress)])
+
+
+def object_weights(masks: torch.Tensor, size: tuple[int, int], weight: float) -> torch.Tensor:
+    """``1 + weight * m`` at ``size`` (h, w), ``m`` the masks (N, 1, H, W) in {0, 1} averaged
+    down to that size and dilated by one cell: the edges and shadows an object's colour and
+    shape are read from count as the object."""
+    m = F.adaptive_avg_pool2d(masks.float(), size)
+    m = F.max_pool2d(m, 3, stride=1, padding=1)
+    return 1 + weight * m
 
 
 def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, batch: int = 8,
@@ -101,12 +130,13 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
                      rate_weight: float = 0.0, task_model=None, init=None,
                      questions: int = 4, feature_weight: float = 0.0,
                      scale: int | None = None, blocks: int | None = None,
-                     binarizer: str = "sign") -> TaskTrainResult:
+                     binarizer: str = "sign", object_weight: float = 0.0) -> TaskTrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``data``: a :class:`~clevrlang.modules.learned.training.data.QADataset` of full-size images (its
     questions are read only with ``task``). ``task_model``: the learned back end's checkpoint
     (None: the installed default). ``init``: start from these weights (fresh optimizer).
+    ``object_weight`` needs ``data.objects`` (:func:`load_world` with ``objects``).
     """
     if codec_name not in TASK_CODECS or codec_name == "task":
         raise UsageError(f"{codec_name!r} is not a task codec architecture (train one of "
@@ -116,6 +146,9 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
                          f"end ({', '.join(TASKS)})")
     if len(data.images) == 0:
         raise DataError("no training images")
+    if object_weight > 0 and getattr(data, "objects", None) is None:
+        raise UsageError("object_weight needs the images' object masks (load_world(..., "
+                         "objects=True))")
     dev = pick_device(device)
     if init is not None:
         net = load_task_net(init, expect=codec_name)
@@ -129,7 +162,7 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
     if binarizer not in BINARIZERS:
         raise UsageError(f"unknown binarizer {binarizer!r} ({', '.join(BINARIZERS)})")
     objective = TaskObjective(task, task_weight if task else 0.0, rate_weight, questions,
-                              feature_weight if task else 0.0, binarizer)
+                              feature_weight if task else 0.0, binarizer, object_weight)
     backend = _frozen_backend(task_model, dev) if task else None
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -204,6 +237,10 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     if h % STRIDE or w % STRIDE:
         x = F.pad(x, (0, -w % STRIDE, 0, -h % STRIDE), mode="replicate")
     T = net.config.iterations
+    masks = None
+    if objective.object_weight > 0:
+        masks = torch.from_numpy(data.objects[ids]).to(dev)[:, None]
+        masks = F.pad(masks, (0, x.shape[-1] - masks.shape[-1], 0, x.shape[-2] - masks.shape[-2]))
     codes = net.analysis(x)
     if objective.binarizer == "sign":
         bits = codes + (torch.where(codes >= 0, 1.0, -1.0) - codes).detach()
@@ -231,13 +268,20 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     small = net.decoder(net.keep(bits.repeat(2, 1, 1, 1), n))
     # L1 alone: with 1 - SSIM added (weight 1) the decoder's first 600 steps bought SSIM
     # with a brightness error and never used the bits (L1 0.11 at every iteration).
-    pixels = (small - net.downsample(x).repeat(2, 1, 1, 1)).abs().mean()
+    error = (small - net.downsample(x).repeat(2, 1, 1, 1)).abs()
+    if masks is None:
+        pixels = error.mean()
+    else:
+        weights = object_weights(masks, small.shape[-2:], objective.object_weight)
+        weights = weights.repeat(2, 1, 1, 1)
+        pixels = (error * weights).mean() / weights.mean()
     recon = net.upsample(small)[..., :h, :w]
     x = x[..., :h, :w]
     loss = pixels + bpp + objective.rate_weight * push / math.log(2) / pixels_n
     terms = {"pix": float(pixels.detach()), "bpp": float(bpp.detach())}
     if backend is not None and objective.feature_weight > 0:
-        feat = _feature_loss(backend, recon, x)
+        feat = _feature_loss(backend, recon, x, None if masks is None else
+                             (masks[..., :h, :w], objective.object_weight))
         loss = loss + objective.feature_weight * feat
         terms["feat"] = float(feat.detach())
     if backend is not None and objective.task_weight > 0:
@@ -251,10 +295,11 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     return {"loss": float(loss.detach()), **terms}
 
 
-def _feature_loss(model, recon, x):
+def _feature_loss(model, recon, x, objects=None):
     """Squared error of the stem's features of ``recon`` against those of ``x``, relative to
     the latter's mean square (both in [-0.5, 0.5], full size). ``recon`` holds ``k`` decodings
-    of each image of ``x``, in ``k`` blocks: the originals' features are computed once."""
+    of each image of ``x``, in ``k`` blocks: the originals' features are computed once.
+    ``objects``: (masks, weight), the error weighted as :func:`object_weights` says."""
     from clevrlang.modules.learned.stem import normalize_float
 
     size = model.config.image_size
@@ -262,7 +307,12 @@ def _feature_loss(model, recon, x):
         target = model.stem(normalize_float(x.add(0.5).clamp(0, 1), size))
         target = target.repeat(len(recon) // len(x), 1, 1, 1)
     got = model.stem(normalize_float(recon.add(0.5).clamp(0, 1), size))
-    return (got - target).pow(2).mean() / target.pow(2).mean().clamp_min(1e-8)
+    error = (got - target).pow(2)
+    if objects is None:
+        return error.mean() / target.pow(2).mean().clamp_min(1e-8)
+    w = object_weights(objects[0], got.shape[-2:], objects[1]).repeat(len(recon) // len(x),
+                                                                      1, 1, 1)
+    return (error * w).mean() / w.mean() / target.pow(2).mean().clamp_min(1e-8)
 
 
 def _answer_loss(model, recon, ids, data, by_image, rng, questions: int):

@@ -164,6 +164,9 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
 @click.option("--rate-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Task codecs: weight of the entropy-coded bits per pixel in the encoder's "
                    "loss (the prior always learns them).")
+@click.option("--object-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Task codecs: the pixel and feature errors on objects (the world's masks) "
+                   "count 1 + this, the floor's 1.")
 @click.option("--task-model", type=click.Path(exists=True), default=None,
               help="Task codecs: the learned back end's checkpoint [default: the installed one].")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
@@ -171,8 +174,8 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
 @quiet_option
 def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
           width, code_channels, edge_channels, loss, iteration_weights, init, device, out,
-          task, task_weight, feature_weight, binarizer, scale, blocks, rate_weight, task_model, threads,
-          resume, force, quiet):
+          task, task_weight, feature_weight, binarizer, scale, blocks, rate_weight, object_weight,
+          task_model, threads, resume, force, quiet):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world, or a task
     codec (task_conv) on its full-size images, with --task learned through the learned back
     end's answers."""
@@ -196,12 +199,12 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
                     code_channels, init, device, out, task, task_weight, rate_weight,
                     task_model, resume, force, quiet, feature_weight=feature_weight,
                     scale=None if scale is None else int(scale), blocks=blocks,
-                    binarizer=binarizer,
+                    binarizer=binarizer, object_weight=object_weight,
                     thumbnail_only=full_images or edge_channels or loss != "l1"
                     or iteration_weights is not None)
         return
-    if scale is not None or blocks is not None:
-        raise click.UsageError(f"--scale and --blocks shape a task codec "
+    if scale is not None or blocks is not None or object_weight:
+        raise click.UsageError(f"--scale, --blocks and --object-weight are for a task codec "
                                f"({', '.join(TASK_CODECS[:-1])}), not {codec_name}")
     if task:
         raise click.UsageError(f"--task trains a task codec ({', '.join(TASK_CODECS[:-1])}), "
@@ -221,7 +224,7 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
 def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
                 code_channels, init, device, out, task, task_weight, rate_weight, task_model,
                 resume, force, quiet, thumbnail_only, feature_weight=0.0, scale=None,
-                blocks=None, binarizer="sign") -> None:
+                blocks=None, binarizer="sign", object_weight=0.0) -> None:
     import os
 
     from clevrlang.compress.task_training import load_world, train_task_codec
@@ -245,13 +248,13 @@ def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch
         code_channels = TaskConfig.code_channels
     state = os.path.join(out, f"{codec_name}.train.safetensors")
     resume = resume_or_start(out, state, resume=resume, force=force)
-    data = load_world(world_dir, split, n_images, progress=not quiet)
+    data = load_world(world_dir, split, n_images, progress=not quiet, objects=object_weight > 0)
     r = train_task_codec(data, codec_name, steps=steps, batch=batch, lr=lr, out_dir=out,
                          resume=resume, device=device, progress=not quiet, width=width,
                          iterations=iterations, code_channels=code_channels, init=init,
                          task=task, task_weight=task_weight, rate_weight=rate_weight,
                          task_model=task_model, feature_weight=feature_weight, scale=scale,
-                         blocks=blocks, binarizer=binarizer)
+                         blocks=blocks, binarizer=binarizer, object_weight=object_weight)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

@@ -1,6 +1,7 @@
 """The task codec (compress/task.py): bitstream, budgets, bit-exact decoding, errors, training."""
 
 import dataclasses
+import json
 import subprocess
 import sys
 import textwrap
@@ -244,3 +245,57 @@ def test_scale_is_a_task_codec_option(tmp_path, cli):
     code, _, err = cli("train", "codec", "--world", tmp_path, "--codec", "conv_lstm",
                        "--scale", "2", "-q")
     assert code == 2 and "task codec" in err
+
+
+def test_object_weights_count_objects_and_their_edges():
+    from clevrlang.compress.task_training import object_weights
+
+    masks = torch.zeros(1, 1, 32, 32, dtype=torch.uint8)
+    masks[..., 8:16, 8:16] = 1  # one object: cells (2..3, 2..3) of an 8x8 grid
+    w = object_weights(masks, (8, 8), 4.0)[0, 0]
+    assert w[2, 2] == w[3, 3] == 5.0  # on the object
+    assert w[1, 1] == w[4, 4] == 5.0  # one cell around it
+    assert w[0, 0] == w[6, 6] == 1.0  # the floor
+    assert torch.equal(object_weights(masks, (8, 8), 0.0), torch.ones(1, 1, 8, 8))
+
+
+def test_feature_loss_weighted_by_objects():
+    from clevrlang.compress.task_training import _feature_loss
+    from clevrlang.modules.learned.model import NMN, ModelConfig
+
+    torch.manual_seed(0)  # a stem with a 6x8 feature grid on 64x48 images
+    model = NMN(ModelConfig(channels=8, image_size=(64, 48), stem_widths=(8, 8)))
+    x = torch.rand(2, 3, 48, 64) - 0.5
+    recon = x.clone()
+    recon[..., 36:, :] += 0.3  # the bottom quarter decoded badly
+    masks = torch.zeros(2, 1, 48, 64, dtype=torch.uint8)
+    plain = _feature_loss(model, recon, x)
+    assert torch.allclose(_feature_loss(model, recon, x, (masks, 0.0)), plain)
+    top, bottom = masks.clone(), masks.clone()
+    top[..., :12, :] = 1
+    bottom[..., 36:, :] = 1
+    # An object where the picture is wrong weighs its error more than one where it is right.
+    assert _feature_loss(model, recon, x, (bottom, 8.0)) > plain \
+        > _feature_loss(model, recon, x, (top, 8.0))
+
+
+def test_train_codec_object_weight_reads_the_worlds_masks(tmp_path, cli):
+    world = tmp_path / "w"
+    code, _, err = cli("world", "make", world, "--images", "2", "--size", "64x48", "-q")
+    assert code == 0, err
+    code, _, err = cli("train", "codec", "--world", world, "--codec", "task_conv", "--steps",
+                       "2", "--batch", "2", "--width", "16", "--iterations", "2", "--task",
+                       "learned", "--task-weight", "0", "--object-weight", "4", "-q",
+                       "--out", tmp_path / "o")
+    assert code == 0, err
+    saved = json.loads((tmp_path / "o" / "task_conv.json").read_text())
+    assert saved["object_weight"] == 4.0
+    code, _, err = cli("train", "codec", "--world", world, "--codec", "conv_lstm",
+                       "--object-weight", "4", "-q")
+    assert code == 2 and "task codec" in err
+
+
+def test_object_weight_needs_masks(world, tmp_path):
+    data, model = world
+    with pytest.raises(UsageError, match="object masks"):
+        _train(data, model, tmp_path, object_weight=2.0)
