@@ -1,10 +1,13 @@
-"""``clevr compare``: every back end (and each under compression) on one world split.
+"""``clevr compare``: every back end (and each under compression) on world splits.
 
 Writes a report folder: ``README.md`` (the seed-style 13-column table, the engineered
 ablation when available, confusion of wrong answers, questions where the back ends
 disagree), ``results.json`` and PNG charts (accuracy per question type; accuracy vs bytes
 per codec). The numbers come from :mod:`clevrlang.evaluation`, the same code as
-``clevr eval``.
+``clevr eval``. A back end can be compared with models other than its installed one
+(``models``: several models of one back end are several rows), and on several worlds at
+once (:func:`compare_worlds`, e.g. CoGenT's valA and valB): the report then puts each row's
+accuracy per world side by side, with each world's table per question type below.
 """
 
 from __future__ import annotations
@@ -73,6 +76,39 @@ def parse_compress(specs) -> list[tuple[str, int]]:
     return out
 
 
+DEFAULT_MODEL = "default"  # --model BACKEND=default: the installed model, beside others
+
+
+def parse_models(specs) -> dict[str, list[str | None]]:
+    """``["learned=A/model.safetensors", "learned=default"]`` -> ``{"learned": [path, None]}``
+    (None: the installed model), in the order given."""
+    from clevrlang.backends import check_name
+
+    out: dict[str, list[str | None]] = {}
+    for spec in specs:
+        name, eq, path = spec.partition("=")
+        if not eq or not path:
+            raise UsageError(f"--model takes BACKEND=PATH (e.g. learned=runs/A/model."
+                             f"safetensors, or BACKEND={DEFAULT_MODEL}), got {spec!r}")
+        check_name(name)
+        if path != DEFAULT_MODEL and not os.path.exists(path):
+            raise UsageError(f"--model {spec}: no such file or folder {path!r}")
+        out.setdefault(name, []).append(None if path == DEFAULT_MODEL else path)
+    return out
+
+
+def model_tag(path: str | None) -> str:
+    """A row's short name for a model: its folder for ``.../model.safetensors`` (and
+    ``best``/``last``), else its file or folder name."""
+    if path is None:
+        return DEFAULT_MODEL
+    p = os.path.normpath(path)
+    stem = os.path.splitext(os.path.basename(p))[0]
+    if os.path.isfile(p) and stem in ("model", "best", "last"):
+        return os.path.basename(os.path.dirname(os.path.abspath(p))) or stem
+    return stem
+
+
 def compressed_programs(questions: list, images_dir: str, codec: str, budget: int) -> list:
     """Each question's program on its image through the codec, as one expression:
     ``load(<its image>) |> compress[codec, bytes=budget] |> scene |> <its program>``."""
@@ -119,16 +155,57 @@ def _answered(questions: QuestionFile, limit: int | None, chunk: int):
                 return
 
 
+@dataclass
+class _Contender:
+    """One row to fill: a back end (with one of its models), maybe behind a codec."""
+
+    label: str
+    name: str
+    backend: object
+    codec: str | None = None
+    budget: int | None = None
+
+
+def contenders(backends=None, compress=(), models=None) -> list[_Contender]:
+    """The rows of a comparison, back ends built once: each back end once per model of
+    ``models`` (its installed one when it has none there), plain and then through each
+    ``(codec, budget)`` when it reads images."""
+    from clevrlang.backends import available_backends, get_backend
+
+    models = models or {}
+    names = list(backends or available_backends())
+    for name in models:
+        if name not in names:
+            raise UsageError(f"--model names a {name} model, but the {name} back end is not "
+                             f"compared (back ends: {', '.join(names)})")
+    out = []
+    for name in names:
+        several = len(models.get(name, [])) > 1 or any(models.get(name, []))
+        for model in models.get(name, [None]):
+            backend = get_backend(name, **({"model": model} if model else {}))
+            base = f"{backend.name}:{model_tag(model)}" if several else backend.name
+            variants = [(None, None)] + (list(compress) if backend.needs == "images" else [])
+            for codec, budget in variants:
+                label = f"{base}+{codec}@{budget}B" if codec else base
+                out.append(_Contender(label, name, backend, codec, budget))
+    labels = [c.label for c in out]
+    if len(set(labels)) < len(labels):
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        raise UsageError(f"two rows would be called {twice[0]!r}: give the models different "
+                         "file or folder names")
+    return out
+
+
 def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(),
                    limit: int | None = None, progress: bool = True,
-                   chunk: int = CHUNK) -> Comparison:
+                   chunk: int = CHUNK, models=None, rows=None) -> Comparison:
     """Every back end (and, for those reading images, each ``(codec, budget)`` of
-    ``compress``) on the split's answered questions. The questions are read ``chunk`` at a
-    time, each chunk answered by every row and dropped (:mod:`clevrlang.eval_stream`), so
-    memory does not grow with the split."""
+    ``compress``; each model of ``models``, ``{back end: [paths]}``) on the split's answered
+    questions. The questions are read ``chunk`` at a time, each chunk answered by every row
+    and dropped (:mod:`clevrlang.eval_stream`), so memory does not grow with the split.
+    ``rows``: :func:`contenders` already built (instead of ``backends``/``compress``/``models``)."""
     from tqdm.auto import tqdm
 
-    from clevrlang.backends import available_backends, get_backend
     from clevrlang.world.layout import open_world
 
     world = open_world(world_dir)
@@ -136,22 +213,17 @@ def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(
     if not path.is_file():
         world.questions(split)  # the error it is: no such split, or no questions file
     questions = QuestionFile(path)
+    filling = [(Row(c.label, c.name, c.codec, c.budget, [], AccuracyTable()), c.backend, {})
+               for c in (rows or contenders(backends, compress, models))]
     scenes = None
-    rows: list[tuple[Row, object, dict]] = []
-    for name in backends or available_backends():
-        backend = get_backend(name)
-        if backend.needs == "scenes" and scenes is None and world.has_scenes(split):
-            scenes = world.scenes(split)
-        variants = [(None, None)] + (list(compress) if backend.needs == "images" else [])
-        for codec, budget in variants:
-            label = f"{backend.name}+{codec}@{budget}B" if codec else backend.name
-            rows.append((Row(label, name, codec, budget, [], AccuracyTable()), backend, {}))
+    if any(b.needs == "scenes" for _, b, _ in filling) and world.has_scenes(split):
+        scenes = world.scenes(split)
     images_dir = str(world.root)
     asked: list[Asked] = []
     total = len(questions) if limit is None else min(limit, len(questions))
     with tqdm(total=total, desc="compare", unit="q", disable=not progress) as bar:
         for part in _answered(questions, limit, chunk):
-            for row, backend, sizes in rows:
+            for row, backend, sizes in filling:
                 # The same path as clevr eval; compressed questions read their own images.
                 programs = (compressed_programs(part, images_dir, row.codec, row.budget)
                             if row.codec else None)
@@ -167,11 +239,59 @@ def run_comparison(world_dir: str, split: str = "val", backends=None, compress=(
     types = [q.question_type for q in asked]
     expected = [q.answer for q in asked]
     cmp = Comparison(split, asked)
-    for row, _, sizes in rows:
+    for row, _, sizes in filling:
         row.table = AccuracyTable.from_answers(types, row.predictions, expected)
         row.mean_bytes = sum(sizes.values()) / len(sizes) if sizes else None
         cmp.rows.append(row)
     return cmp
+
+
+def world_labels(world_dirs) -> list[str]:
+    """Each world's name in a report: its folder's name (``#k`` added to repeated names)."""
+    names = [os.path.basename(os.path.normpath(str(w))) or str(w) for w in world_dirs]
+    return [f"{n}#{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
+def compare_worlds(world_dirs, split: str = "val", backends=None, compress=(),
+                   limit: int | None = None, progress: bool = True, chunk: int = CHUNK,
+                   models=None) -> dict[str, Comparison]:
+    """:func:`run_comparison` on each world with the same rows (models loaded once), by
+    :func:`world_labels` name."""
+    rows = contenders(backends, compress, models)
+    return {label: run_comparison(str(w), split, limit=limit, progress=progress, chunk=chunk,
+                                  rows=rows)
+            for label, w in zip(world_labels(world_dirs), world_dirs)}
+
+
+def _worlds_table(cmps: dict[str, Comparison]) -> str:
+    """Each row's overall accuracy (%) per world, side by side."""
+    first = next(iter(cmps.values()))
+    head = ["back end", *(f"{w} ({len(c.questions)} q)" for w, c in cmps.items())]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k, row in enumerate(first.rows):
+        cells = [f"{100 * c.rows[k].table.overall:.2f}" for c in cmps.values()]
+        lines.append("| " + " | ".join([row.label, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def write_worlds_report(cmps: dict[str, Comparison], out_dir: str, world_dirs) -> str:
+    """The report of :func:`compare_worlds`: the rows' accuracy per world, a chart of it,
+    then each world's table per question type and wrong answers; ``results.json`` by world."""
+    os.makedirs(out_dir, exist_ok=True)
+    chart = _worlds_chart(cmps, out_dir)
+    split = next(iter(cmps.values())).split
+    parts = [f"# clevrlang comparison on {len(cmps)} worlds, split {split}", "",
+             "Accuracy in %: " + ", ".join(f"{w} is {d}" for w, d in zip(cmps, world_dirs))
+             + ".", "", _worlds_table(cmps), "", f"![{chart}]({chart})", ""]
+    for w, cmp in cmps.items():
+        parts += [f"## {w}", "", f"{len(cmp.questions)} questions; accuracy in % per CLEVR "
+                  "question type.", "", _markdown_table(cmp.rows), "",
+                  "Wrong answers (expected -> predicted):", "", _confusions(cmp), ""]
+    readme = os.path.join(out_dir, "README.md")
+    _write(readme, "\n".join(parts))
+    results = {w: {"world": str(d), **_results(c)} for (w, c), d in zip(cmps.items(), world_dirs)}
+    _write(os.path.join(out_dir, "results.json"), json.dumps(results, indent=2))
+    return readme
 
 
 def _markdown_table(rows: list[Row]) -> str:
@@ -227,10 +347,13 @@ def write_report(cmp: Comparison, out_dir: str, world_dir: str) -> str:
               "## Where the back ends disagree", "", _disagreements(cmp), ""]
     readme = os.path.join(out_dir, "README.md")
     _write(readme, "\n".join(parts))
-    results = {r.label: {**r.table.to_dict(), "backend": r.backend, "codec": r.codec,
-                         "budget": r.budget, "mean_bytes": r.mean_bytes} for r in cmp.rows}
-    _write(os.path.join(out_dir, "results.json"), json.dumps(results, indent=2))
+    _write(os.path.join(out_dir, "results.json"), json.dumps(_results(cmp), indent=2))
     return readme
+
+
+def _results(cmp: Comparison) -> dict:
+    return {r.label: {**r.table.to_dict(), "backend": r.backend, "codec": r.codec,
+                      "budget": r.budget, "mean_bytes": r.mean_bytes} for r in cmp.rows}
 
 
 def _write(path: str, text: str) -> None:
@@ -284,3 +407,30 @@ def _charts(cmp: Comparison, out_dir: str) -> list[str]:
         plt.close(fig)
         names.append("accuracy_vs_bytes.png")
     return names
+
+
+def _worlds_chart(cmps: dict[str, Comparison], out_dir: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [r.label for r in next(iter(cmps.values())).rows]
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(labels) * len(cmps) ** 0.5 + 3), 4))
+    width = 0.8 / len(cmps)
+    x = np.arange(len(labels))
+    for k, (w, cmp) in enumerate(cmps.items()):
+        vals = [100 * r.table.overall for r in cmp.rows]
+        bars = ax.bar(x + k * width, vals, width, label=w)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_xticks(x + width * (len(cmps) - 1) / 2, labels, rotation=20)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title("Accuracy per world")
+    fig.tight_layout()
+    name = "accuracy_by_world.png"
+    fig.savefig(os.path.join(out_dir, name), dpi=110)
+    plt.close(fig)
+    return name

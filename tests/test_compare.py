@@ -108,3 +108,72 @@ def test_compare_streams_the_questions_in_chunks(world, tmp_path):
 def test_compare_of_a_missing_split_is_a_clear_error(world, cli):
     code, _, err = cli("compare", "--world", world, "--split", "test")
     assert code == 3 and "no split 'test'" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def other_world(tmp_path_factory):
+    from clevrlang.cli import main
+
+    root = tmp_path_factory.mktemp("cmp2") / "other"
+    assert main(["world", "make", str(root), "--images", "4", "--split", "val",
+                 "--questions-per-image", "5", "--seed", "4", "-q"]) == 0
+    return root
+
+
+def test_compare_on_several_worlds_reports_each(world, other_world, cli, tmp_path):
+    """Several --world: the rows' accuracy per world side by side, and each world's own
+    numbers are what compare gives on that world alone."""
+    out = tmp_path / "both"
+    code, stdout, err = cli("compare", "--world", world, "--world", other_world, "--backend",
+                            "symbolic", "--out", out, "-q")
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == ["world", "other"]
+    assert results["other"]["world"] == str(other_world)
+    assert results["world"]["symbolic"]["total"] == 30
+    assert results["other"]["symbolic"]["total"] == 20
+    readme = (out / "README.md").read_text()
+    assert "| symbolic | 100.00 | 100.00 |" in readme
+    assert "## other" in readme and "Q-Color" in readme
+    assert (out / "accuracy_by_world.png").stat().st_size > 0
+    code, _, _ = cli("compare", "--world", other_world, "--backend", "symbolic",
+                     "--out", tmp_path / "one", "-q")
+    alone = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert alone["symbolic"] == {k: v for k, v in results["other"]["symbolic"].items()}
+    code, _, err = cli("compare", "--world", world, "--world", other_world)
+    assert code == 2 and "--out" in err
+
+
+def test_compare_models_of_one_backend_are_rows(world, cli, tmp_path):
+    """--model BACKEND=PATH: one row per model, named after it; their answers are those of
+    clevr eval with that --model."""
+    from clevrlang.modules.learned.backend import resolve_checkpoint
+
+    try:
+        installed = str(resolve_checkpoint(None))
+    except Exception as e:
+        pytest.skip(f"no default learned model installed ({e})")
+    other = tmp_path / "mine" / "model.safetensors"
+    other.parent.mkdir()
+    other.write_bytes(open(installed, "rb").read())
+    out = tmp_path / "r"
+    code, _, err = cli("compare", "--world", world, "--backend", "learned", "--model",
+                       "learned=default", "--model", f"learned={other}", "--out", out, "-q")
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == ["learned:default", "learned:mine"]
+    assert results["learned:default"]["by_type"] == results["learned:mine"]["by_type"]
+    code, stdout, _ = cli("eval", "--questions", world / "questions" / "CLEVR_val_questions.json",
+                          "--images", world / "images" / "val", "--backend", "learned",
+                          "--model", other, "--json", "-q")
+    assert json.loads(stdout)["learned"]["overall"] == results["learned:mine"]["overall"]
+
+
+@pytest.mark.parametrize("spec, message", [("learned", "BACKEND=PATH"),
+                                           ("learnd=default", "unknown back end"),
+                                           ("learned=/no/such/file", "no such file"),
+                                           ("engineered=default", "not compared")])
+def test_compare_rejects_bad_model_specs(world, cli, spec, message):
+    code, _, err = cli("compare", "--world", world, "--backend", "symbolic,learned",
+                       "--model", spec)
+    assert code == 2 and message in err and "Traceback" not in err
