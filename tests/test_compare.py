@@ -5,14 +5,17 @@ import json
 import pytest
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def _make_world(root, images: int, seed: int):
     from clevrlang.cli import main
 
-    root = tmp_path_factory.mktemp("cmp") / "world"
-    assert main(["world", "make", str(root), "--images", "6", "--split", "val",
-                 "--questions-per-image", "5", "--seed", "3", "-q"]) == 0
+    assert main(["world", "make", str(root), "--images", str(images), "--split", "val",
+                 "--questions-per-image", "5", "--seed", str(seed), "-q"]) == 0
     return root
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return _make_world(tmp_path_factory.mktemp("cmp") / "world", 6, 3)
 
 
 def test_compare_report_matches_eval(world, cli, tmp_path):
@@ -112,12 +115,7 @@ def test_compare_of_a_missing_split_is_a_clear_error(world, cli):
 
 @pytest.fixture(scope="module")
 def other_world(tmp_path_factory):
-    from clevrlang.cli import main
-
-    root = tmp_path_factory.mktemp("cmp2") / "other"
-    assert main(["world", "make", str(root), "--images", "4", "--split", "val",
-                 "--questions-per-image", "5", "--seed", "4", "-q"]) == 0
-    return root
+    return _make_world(tmp_path_factory.mktemp("cmp2") / "other", 4, 4)
 
 
 def test_compare_on_several_worlds_reports_each(world, other_world, cli, tmp_path):

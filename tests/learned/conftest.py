@@ -38,3 +38,13 @@ def tiny_model(tiny_config):
 
     torch.manual_seed(0)
     return NMN(tiny_config).eval()
+
+
+def small_world(out, train: int, val: int, block: int):
+    """A 96x64 world in ``out``: ``train`` and ``val`` images (seeds 3 and 4), 4 questions each."""
+    from clevrlang.world.make import WorldSpec, make_world
+
+    for split, n, seed in (("train", train, 3), ("val", val, 4)):
+        make_world(out, WorldSpec(images=n, split=split, questions_per_image=4, width=96,
+                                  height=64, seed=seed, block_size=block), progress=False)
+    return out

@@ -4,18 +4,14 @@ import json
 
 import pytest
 
-from clevrlang.world.make import WorldSpec, make_world
+from .conftest import small_world
 
 pytest.importorskip("clevrlang.world.questions")
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("world")
-    for split, n, seed in (("train", 8, 3), ("val", 4, 4)):
-        make_world(out, WorldSpec(images=n, split=split, questions_per_image=4, width=96,
-                                  height=64, seed=seed, block_size=4), progress=False)
-    return out
+    return small_world(tmp_path_factory.mktemp("world"), train=8, val=4, block=4)
 
 
 def test_train_then_answer(world, tmp_path, cli):

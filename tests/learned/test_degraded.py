@@ -10,7 +10,8 @@ from clevrlang.compress.degrade import Degradation, degrade
 from clevrlang.images import load_image
 from clevrlang.modules.learned.stem import as_uint8
 from clevrlang.modules.learned.training.session import load_splits
-from clevrlang.world.make import WorldSpec, make_world
+
+from .conftest import small_world
 
 SIZE = (64, 40)
 JPEG = Degradation(("jpeg", "webp"), 300, 600)
@@ -18,11 +19,7 @@ JPEG = Degradation(("jpeg", "webp"), 300, 600)
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("world")
-    for split, n, seed in (("train", 6, 3), ("val", 3, 4)):
-        make_world(out, WorldSpec(images=n, split=split, questions_per_image=4, width=96,
-                                  height=64, seed=seed, block_size=6), progress=False)
-    return out
+    return small_world(tmp_path_factory.mktemp("world"), train=6, val=3, block=6)
 
 
 def test_copies_join_the_training_set_and_are_cached(world, monkeypatch):
