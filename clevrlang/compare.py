@@ -43,6 +43,7 @@ class Comparison:
     questions: list  # Asked: each answered question, in file order
     rows: list[Row] = field(default_factory=list)
     ablation: str | None = None  # Markdown from the engineered back end, when it has one
+    world: str | None = None  # the world folder, in a comparison of several
 
     def chart_pngs(self) -> list[bytes]:
         """The report's charts as PNG bytes (written to a scratch folder, then read)."""
@@ -252,15 +253,22 @@ def world_labels(world_dirs) -> list[str]:
     return [f"{n}#{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
-def compare_worlds(world_dirs, split: str = "val", backends=None, compress=(),
+def compare_worlds(world_dirs, splits=("val",), backends=None, compress=(),
                    limit: int | None = None, progress: bool = True, chunk: int = CHUNK,
                    models=None) -> dict[str, Comparison]:
-    """:func:`run_comparison` on each world with the same rows (models loaded once), by
-    :func:`world_labels` name."""
+    """:func:`run_comparison` on each split of each world with the same rows (models loaded
+    once), by name: the world's (:func:`world_labels`) with one split, the split's with one
+    world, ``world/split`` otherwise (CoGenT: ``--split valA,valB`` of one world)."""
     rows = contenders(backends, compress, models)
-    return {label: run_comparison(str(w), split, limit=limit, progress=progress, chunk=chunk,
-                                  rows=rows)
-            for label, w in zip(world_labels(world_dirs), world_dirs)}
+    out = {}
+    for name, world in zip(world_labels(world_dirs), world_dirs):
+        for split in splits:
+            label = name if len(splits) == 1 else split if len(world_dirs) == 1 \
+                else f"{name}/{split}"
+            out[label] = run_comparison(str(world), split, limit=limit, progress=progress,
+                                        chunk=chunk, rows=rows)
+            out[label].world = str(world)
+    return out
 
 
 def _worlds_table(cmps: dict[str, Comparison]) -> str:
@@ -274,22 +282,23 @@ def _worlds_table(cmps: dict[str, Comparison]) -> str:
     return "\n".join(lines)
 
 
-def write_worlds_report(cmps: dict[str, Comparison], out_dir: str, world_dirs) -> str:
-    """The report of :func:`compare_worlds`: the rows' accuracy per world, a chart of it,
-    then each world's table per question type and wrong answers; ``results.json`` by world."""
+def write_worlds_report(cmps: dict[str, Comparison], out_dir: str) -> str:
+    """The report of :func:`compare_worlds`: the rows' accuracy per world and split, a chart
+    of it, then each one's table per question type and wrong answers; ``results.json`` by
+    the same names."""
     os.makedirs(out_dir, exist_ok=True)
     chart = _worlds_chart(cmps, out_dir)
-    split = next(iter(cmps.values())).split
-    parts = [f"# clevrlang comparison on {len(cmps)} worlds, split {split}", "",
-             "Accuracy in %: " + ", ".join(f"{w} is {d}" for w, d in zip(cmps, world_dirs))
-             + ".", "", _worlds_table(cmps), "", f"![{chart}]({chart})", ""]
+    parts = [f"# clevrlang comparison on {len(cmps)} world splits", "",
+             "Accuracy in %: " + ", ".join(f"{w} is split {c.split} of {c.world}"
+                                          for w, c in cmps.items()) + ".", "",
+             _worlds_table(cmps), "", f"![{chart}]({chart})", ""]
     for w, cmp in cmps.items():
         parts += [f"## {w}", "", f"{len(cmp.questions)} questions; accuracy in % per CLEVR "
                   "question type.", "", _markdown_table(cmp.rows), "",
                   "Wrong answers (expected -> predicted):", "", _confusions(cmp), ""]
     readme = os.path.join(out_dir, "README.md")
     _write(readme, "\n".join(parts))
-    results = {w: {"world": str(d), **_results(c)} for (w, c), d in zip(cmps.items(), world_dirs)}
+    results = {w: {"world": c.world, "split": c.split, **_results(c)} for w, c in cmps.items()}
     _write(os.path.join(out_dir, "results.json"), json.dumps(results, indent=2))
     return readme
 

@@ -128,6 +128,7 @@ def test_compare_on_several_worlds_reports_each(world, other_world, cli, tmp_pat
     results = json.loads((out / "results.json").read_text())
     assert list(results) == ["world", "other"]
     assert results["other"]["world"] == str(other_world)
+    assert results["other"]["split"] == "val"
     assert results["world"]["symbolic"]["total"] == 30
     assert results["other"]["symbolic"]["total"] == 20
     readme = (out / "README.md").read_text()
@@ -140,6 +141,24 @@ def test_compare_on_several_worlds_reports_each(world, other_world, cli, tmp_pat
     assert alone["symbolic"] == {k: v for k, v in results["other"]["symbolic"].items()}
     code, _, err = cli("compare", "--world", world, "--world", other_world)
     assert code == 2 and "--out" in err
+
+
+def test_compare_on_several_splits_of_one_world(tmp_path, cli):
+    """--split valA,valB: CoGenT's two conditions made into one world, side by side."""
+    root = tmp_path / "cogent"
+    for cond, seed in (("A", 5), ("B", 6)):
+        code, _, err = cli("world", "make", root, "--images", "3", "--split", "val",
+                           "--cogent", cond, "--questions-per-image", "4", "--seed", seed, "-q")
+        assert code == 0, err
+    code, _, err = cli("compare", "--world", root, "--split", "valA,valB", "--backend",
+                       "symbolic", "--out", tmp_path / "r", "-q")
+    assert code == 0, err
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert [(k, v["split"]) for k, v in results.items()] == [("valA", "valA"), ("valB", "valB")]
+    assert results["valB"]["symbolic"]["total"] == 12
+    code, _, err = cli("compare", "--world", root, "--split", "valA,valC", "--backend",
+                       "symbolic", "--out", tmp_path / "s", "-q")
+    assert code == 3 and "valC" in err and "Traceback" not in err
 
 
 def test_compare_models_of_one_backend_are_rows(world, cli, tmp_path):
