@@ -15,11 +15,14 @@ from __future__ import annotations
 import torch
 
 
-def binarize(x: torch.Tensor, sample: bool, generator: torch.Generator | None = None
-             ) -> torch.Tensor:
-    """Map ``x`` in [-1, 1] to {-1, +1}: sampled (training) or by sign (inference)."""
+def binarize(x: torch.Tensor, sample: bool, generator: torch.Generator | None = None,
+             straight_through: bool = False) -> torch.Tensor:
+    """Map ``x`` in [-1, 1] to {-1, +1}: sampled (training) or by sign (inference; in
+    training with ``straight_through``, the bits the codec writes with the gradient of ``x``).
+    """
     if not sample:
-        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        b = torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        return x + (b - x).detach() if straight_through else b
     u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     b = torch.where(u < (1 + x) / 2, 1.0, -1.0).to(x.dtype)
     return x + (b - x).detach()  # forward: b; backward: identity (straight through)

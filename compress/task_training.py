@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from clevrlang.devices import pick_device
 from clevrlang.language.errors import CheckpointError, DataError, UsageError
-from clevrlang.language.vocabulary import TASK_CODECS
+from clevrlang.language.vocabulary import BINARIZERS, TASK_CODECS
 from clevrlang.resume import say_finished
 
 from .binarizer import binarize
@@ -51,7 +51,6 @@ from .task import TaskConfig, build_task_net, load_task_net, save_task_net
 log = logging.getLogger(__name__)
 STATE_KEY = "clevrlang_task_train"
 TASKS = ("learned",)
-BINARIZERS = ("sign", "stochastic")
 
 
 @dataclass(frozen=True)
@@ -242,10 +241,8 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
         masks = torch.from_numpy(data.objects[ids]).to(dev)[:, None]
         masks = F.pad(masks, (0, x.shape[-1] - masks.shape[-1], 0, x.shape[-2] - masks.shape[-2]))
     codes = net.analysis(x)
-    if objective.binarizer == "sign":
-        bits = codes + (torch.where(codes >= 0, 1.0, -1.0) - codes).detach()
-    else:
-        bits = binarize(codes, sample=True, generator=gen)
+    sign = objective.binarizer == "sign"
+    bits = binarize(codes, sample=not sign, generator=gen, straight_through=sign)
     # The prior learns the bits' probabilities from detached bits; the encoder is pushed
     # towards predictable bits only through rate_weight. With the push from step 0 (weights
     # 0.1 and 0.01), the later iterations' bits went constant before the decoder had learned

@@ -27,7 +27,7 @@ import torch
 
 from clevrlang.devices import pick_device
 from clevrlang.language.errors import CheckpointError, DataError, UsageError
-from clevrlang.language.vocabulary import CODEC_LOSSES, LEARNED_CODECS
+from clevrlang.language.vocabulary import BINARIZERS, CODEC_LOSSES, LEARNED_CODECS
 from clevrlang.resume import say_finished
 
 from .checkpoints import (load_net, read_training_state, restore_training_state, save_net,
@@ -48,13 +48,15 @@ class Objective:
     loss: str = "l1"
     iteration_weights: tuple[float, ...] | None = None  # None: all 1
     pools: int = 1  # image pools that share each batch
+    binarizer: str = "stochastic"  # Toderici et al.'s sampled bits, or "sign" (see binarize)
 
     @classmethod
     def from_meta(cls, meta: dict) -> Objective:
-        # States written before --loss / --iteration-weights / --full-images: plain L1.
+        # States written before --loss / --iteration-weights / --full-images / --binarizer:
+        # plain L1, sampled bits.
         weights = meta.get("iteration_weights")
         return cls(meta.get("loss", "l1"), None if weights is None else tuple(weights),
-                   meta.get("pools", 1))
+                   meta.get("pools", 1), meta.get("binarizer", "stochastic"))
 
     def to_meta(self) -> dict:
         d = asdict(self)
@@ -66,6 +68,7 @@ class Objective:
         text = f"loss {self.loss!r}"
         if self.iteration_weights is not None:
             text += f" with iteration weights {','.join(map(str, self.iteration_weights))}"
+        text += "" if self.binarizer == "stochastic" else f", {self.binarizer} bits"
         return text + ("" if self.pools == 1 else f" on {self.pools} image pools")
 
 
@@ -83,7 +86,8 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                 seed: int = 0, save_every: int = 200, pause_after: int | None = None,
                 code_channels: int = CODE_CHANNELS, loss: str = "l1",
                 init: str | Path | None = None, edge_channels: int = 0,
-                iteration_weights=None, more_images=None) -> TrainResult:
+                iteration_weights=None, more_images=None, binarizer: str = "stochastic"
+                ) -> TrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``images``: an ``N x H x W x 3`` uint8 array or an iterable of ``H x W x 3`` arrays, each
@@ -94,7 +98,9 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
     (one per iteration, default all 1) weights each iteration's term, e.g. to favour the
     iterations that a byte budget stops at. ``more_images``: a second pool (e.g. full-size
     images, where ``images`` are thumbnails) that gives half of every batch's crops, so
-    that a codec meant for both sees both. ``code_channels``:
+    that a codec meant for both sees both. ``binarizer="sign"`` trains on the bits the codec
+    writes (gradient straight through) instead of Toderici et al.'s samples: no noise that
+    copies of one bit in several iterations would average away. ``code_channels``:
     bits per 16x16 pixels per iteration of the convolutional codecs; ``edge_channels``: the
     conv_lstm's full-resolution ends (0: the paper's proportions). ``init``: start from
     this weights file (its network config replaces ``width``, ``iterations`` and
@@ -107,6 +113,8 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
                          f"{', '.join(LEARNED_CODECS)})")
     if loss not in CODEC_LOSSES:
         raise UsageError(f"unknown loss {loss!r} (use {' or '.join(CODEC_LOSSES)})")
+    if binarizer not in BINARIZERS:
+        raise UsageError(f"unknown binarizer {binarizer!r} (use {' or '.join(BINARIZERS)})")
     if edge_channels and codec_name != "conv_lstm":
         raise UsageError(f"--edge-channels is a conv_lstm setting, not one of {codec_name}")
     pools = [_image_pool(images)] + ([] if more_images is None else [_image_pool(more_images)])
@@ -122,7 +130,7 @@ def train_codec(images, codec_name: str, iterations: int = 16, steps: int = 3000
         net = build_net(config, seed)
     net = net.to(dev).train()
     iterations = config.iterations
-    objective = Objective(loss, _weights(iteration_weights, iterations), len(pools))
+    objective = Objective(loss, _weights(iteration_weights, iterations), len(pools), binarizer)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -190,8 +198,9 @@ def _step(net: ProgressiveNet, opt, crops: torch.Tensor, iterations: int, gen,
     if objective.loss == "ssim":
         def step_loss(recon, x):
             return ssim_loss(tiles_to_crops(recon, crops.shape), crops) + l1_loss(recon, x)
-    _, losses, _ = unroll(net, tiles, iterations, sample=True, generator=gen,
-                          step_loss=step_loss)
+    sign = objective.binarizer == "sign"
+    _, losses, _ = unroll(net, tiles, iterations, sample=not sign, generator=gen,
+                          step_loss=step_loss, straight_through=sign)
     stacked, weights = torch.stack(losses), objective.iteration_weights
     loss = stacked.sum() if weights is None else stacked @ stacked.new_tensor(weights)
     opt.zero_grad(set_to_none=True)

@@ -7,7 +7,7 @@ import click
 from clevrlang.cli import Group
 from clevrlang.cli.options import quiet_option
 from clevrlang.compress.degrade import degrade_options, degradation
-from clevrlang.language.vocabulary import CODEC_LOSSES
+from clevrlang.language.vocabulary import BINARIZERS, CODEC_LOSSES
 from clevrlang.resume import resume_or_start, resume_options
 
 
@@ -155,10 +155,10 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
                    "the decoded against the original image; with --task).")
 @click.option("--scale", type=click.Choice(["1", "2", "4"]), default=None,
               help="Task codecs: code the image downsampled by this [default: 2].")
-@click.option("--binarizer", type=click.Choice(["sign", "stochastic"]), default="sign",
-              show_default=True, help="Task codecs: bits in training, the sign the codec "
-                                      "writes or Toderici et al.'s samples (straight-through "
-                                      "gradients both).")
+@click.option("--binarizer", type=click.Choice(BINARIZERS), default=None,
+              help="Bits in training: the sign the codec writes or Toderici et al.'s samples "
+                   "(straight-through gradients both) [default: sign for task codecs, "
+                   "stochastic for the others].")
 @click.option("--blocks", type=click.IntRange(min=0), default=None,
               help="Task codecs: residual blocks at the code grid [default: 2].")
 @click.option("--rate-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -199,7 +199,7 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
                     code_channels, init, device, out, task, task_weight, rate_weight,
                     task_model, resume, force, quiet, feature_weight=feature_weight,
                     scale=None if scale is None else int(scale), blocks=blocks,
-                    binarizer=binarizer, object_weight=object_weight,
+                    binarizer=binarizer or "sign", object_weight=object_weight,
                     thumbnail_only=full_images or edge_channels or loss != "l1"
                     or iteration_weights is not None)
         return
@@ -216,7 +216,7 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
                     out_dir=out, resume=resume, device=device, progress=not quiet, width=width,
                     code_channels=code_channels, loss=loss, init=init,
                     edge_channels=edge_channels, iteration_weights=iteration_weights,
-                    more_images=more)
+                    more_images=more, binarizer=binarizer or "stochastic")
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

@@ -95,7 +95,7 @@ SIZE_RADIUS: dict[str, float] = dict(PROPERTIES["sizes"])
 STANDARD_CODECS = ("jpeg", "webp", "jpeg2000", "avif")
 LEARNED_CODECS = (
     "fc_residual_shared", "fc_residual", "conv_residual_shared", "conv_residual",
-    "fc_lstm", "conv_lstm",
+    "fc_lstm", "conv_lstm", "conv_autoencoder",
 )
 #: Whole-image codecs trained for answering (compress/task.py): ``task_<architecture>``, and
 #: ``task``, the installed default's alias.
@@ -104,6 +104,9 @@ TASK_DEFAULT = "task_conv"
 ENUMS[Type.CODEC] = STANDARD_CODECS + LEARNED_CODECS + TASK_CODECS
 #: Per-iteration training losses of the learned codecs (``clevr train codec --loss``).
 CODEC_LOSSES = ("l1", "ssim")
+#: Bits in codec training: the sign the codec writes, or Toderici et al.'s samples (both
+#: with straight-through gradients).
+BINARIZERS = ("sign", "stochastic")
 
 #: Answers are CLEVR's strings: every attribute value, yes/no and the counts 0..10.
 BOOL_ANSWERS = ("yes", "no")

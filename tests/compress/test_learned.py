@@ -14,7 +14,7 @@ from clevrlang.language.errors import DataError, UsageError
 from clevrlang.language.vocabulary import LEARNED_CODECS
 
 TINY = {"fc_residual_shared": 16, "fc_residual": 16, "conv_residual_shared": 16,
-        "conv_residual": 16, "fc_lstm": 16, "conv_lstm": 16}
+        "conv_residual": 16, "fc_lstm": 16, "conv_lstm": 16, "conv_autoencoder": 16}
 
 
 def tiny(name: str, iterations: int = 4, seed: int = 0) -> LearnedCodec:
@@ -170,3 +170,20 @@ def test_widening_the_edges_keeps_what_the_network_computes():
     assert wide.e_rnn[0].conv_x.weight.grad[:, 2:].abs().sum() > 0
     with pytest.raises(UsageError, match="widen"):
         wide.widened(4)
+
+
+@torch.no_grad()
+def test_conv_autoencoder_codes_the_tile_once_and_decodes_the_groups_received():
+    """Not recurrent, not residual: iteration t sends the t-th group of one encoder pass
+    over the tile, and the picture after t iterations is the decoder of groups 0..t alone."""
+    net = build_net(NetConfig("conv_autoencoder", 16, 4, code_channels=8))
+    x = torch.rand(2, 3, 32, 32) - 0.5
+    recon, _, codes = unroll(net, x, 4, sample=False)
+    once = binarize(net.enc(x), sample=False)  # (2, 4 * 8, 2, 2)
+    for t, b in enumerate(codes):
+        assert torch.equal(b, once[:, 8 * t:8 * (t + 1)].flatten(1))
+    two = once.clone()
+    two[:, 16:] = 0
+    recon2, _, _ = unroll(net, x, 2, sample=False)
+    assert torch.allclose(recon2, net.dec(two), atol=1e-6)
+    assert torch.allclose(recon, net.dec(once), atol=1e-6)

@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from clevrlang.compress import get_codec, load_net, synthetic_images, train_codec
+from clevrlang.compress.binarizer import binarize
 from clevrlang.language.errors import CheckpointError, DataError, UsageError
 
 
@@ -170,3 +171,20 @@ def test_init_with_wider_edges_starts_from_the_same_function(tmp_path):
     with pytest.raises(UsageError, match="conv_lstm setting"):
         train_codec(images, "conv_residual", steps=1, batch=2, width=16, edge_channels=8,
                     out_dir=tmp_path / "c", progress=False)
+
+
+def test_sign_bits_train_on_what_the_codec_writes(pool, tmp_path):
+    """binarizer="sign": the loss is that of the bits encode writes (no sampling noise), the
+    gradient still reaches the encoder, and a resume must ask for the same bits."""
+    sign = _train(pool, tmp_path / "a", 30, codec="conv_autoencoder", width=16, lr=1e-2,
+                  binarizer="sign")
+    assert np.mean(sign.losses[-5:]) < 0.8 * np.mean(sign.losses[:3])
+    assert json.loads(sign.path.with_suffix(".json").read_text())["binarizer"] == "sign"
+    with pytest.raises(CheckpointError, match="sign bits, this run asks for"):
+        _train(pool, tmp_path / "a", 31, codec="conv_autoencoder", width=16, lr=1e-2)
+    with pytest.raises(UsageError, match="unknown binarizer"):
+        _train(pool, tmp_path / "b", 1, binarizer="round")
+    x = torch.tensor([-0.3, 0.2], requires_grad=True)
+    b = binarize(x, sample=False, straight_through=True)
+    b.sum().backward()
+    assert b.tolist() == [-1.0, 1.0] and x.grad.tolist() == [1.0, 1.0]
