@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from clevrlang.language.errors import ExecutionError
+from clevrlang.language.errors import BudgetTooSmall, ExecutionError
 
 
 @cache
@@ -32,7 +32,10 @@ def apply(op: str, values: tuple, args: list, on_code=None):
     if op in ("compress", "encode"):
         name, budget = values
         image = as_image(args[0])
-        code = _codec(name).encode(image, budget)
+        try:
+            code = _codec(name).encode(image, budget)
+        except BudgetTooSmall as e:  # this image's fact, not the call's: its questions fail
+            raise ExecutionError(e.message) from None
         if on_code is not None:
             on_code(code)
         return _codec(name).decode(code) if op == "compress" else code

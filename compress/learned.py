@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from clevrlang.images import as_image
-from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.errors import BudgetTooSmall, DataError, UsageError
 
 from .base import check_budget, check_code
 from .binarizer import from_bits, to_bits
@@ -106,7 +106,7 @@ class LearnedCodec(NetCodec):
         bpi = self.bits_per_iteration(shape)
         its = min(self.max_iterations, (8 * budget_bytes) // bpi)
         if its < 1:
-            raise UsageError(
+            raise BudgetTooSmall(
                 f"budget {budget_bytes} B is below one iteration of {self.name} on a "
                 f"{shape[1]}x{shape[0]} image: at least {math.ceil(bpi / 8)} B")
         return its

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from clevrlang.images import as_image
-from clevrlang.language.errors import CheckpointError, UsageError
+from clevrlang.language.errors import BudgetTooSmall, CheckpointError
 from clevrlang.language.vocabulary import LEARNED_CODECS, STANDARD_CODECS
 
 from .registry import get_codec
@@ -56,7 +56,7 @@ def codec_table(images, budgets=(64, 128), codecs=None, progress: bool = False) 
         for im in images:
             try:
                 code = codec.encode(im, budget)
-            except UsageError:  # budget below this codec's minimum for this image
+            except BudgetTooSmall:  # budget below this codec's minimum for this image
                 skipped += 1
                 continue
             out = codec.decode(code)
@@ -134,7 +134,7 @@ def codec_outputs_png(image, pairs, path: str | os.PathLike, codecs: dict | None
         codec = (codecs or {}).get(name) or get_codec(name)
         try:
             code = codec.encode(image, budget)
-        except UsageError:
+        except BudgetTooSmall:
             rows.append({"codec": name, "budget": budget, "nbytes": None, "ssim": None,
                          "skipped": True})
             panels.append((None, f"{name} at {budget} B: cannot fit"))

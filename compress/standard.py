@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from clevrlang.images import as_image
-from clevrlang.language.errors import DataError, UsageError
+from clevrlang.language.errors import BudgetTooSmall, DataError, UsageError
 
 from .base import check_budget, check_code
 from .code import Code
@@ -102,7 +102,7 @@ class StandardCodec:
 
         lo, hi = 0, len(self.knobs) - 1
         if at(lo)[1] > budget:
-            raise UsageError(
+            raise BudgetTooSmall(
                 f"budget {budget} B is below the smallest {self.name} payload for this "
                 f"{image.shape[1]}x{image.shape[0]} image: {at(lo)[1]} B (header-less)")
         if at(hi)[1] <= budget:

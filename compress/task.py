@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clevrlang.images import as_image
-from clevrlang.language.errors import CheckpointError, DataError, UsageError
+from clevrlang.language.errors import BudgetTooSmall, CheckpointError, DataError, UsageError
 
 from .base import check_budget, check_code
 from .code import Code
@@ -272,7 +272,7 @@ class TaskCodec(NetCodec):
         self._stream(bits, self.max_iterations, sizes)
         n = sum(s <= budget for s in sizes)  # sizes grow with n
         if n < 1:
-            raise UsageError(f"budget {budget} B is below one iteration of {self.name} on this "
+            raise BudgetTooSmall(f"budget {budget} B is below one iteration of {self.name} on this "
                              f"{image.shape[1]}x{image.shape[0]} image: at least {sizes[0]} B")
         words = self._stream(bits, n)
         data = _header(image.shape, n) + words.astype("<u4").tobytes()

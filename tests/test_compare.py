@@ -194,3 +194,30 @@ def test_compare_rejects_bad_model_specs(world, cli, spec, message):
     code, _, err = cli("compare", "--world", world, "--backend", "symbolic,learned",
                        "--model", spec)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_budget_an_image_cannot_fit_fails_its_questions_not_the_comparison(world):
+    """JPEG cannot code a 320x240 scene in 100 B: inside the language that is an execution
+    error of that image (its questions count wrong), where the codec's own API calls it the
+    caller's error; the other rows are answered as usual."""
+    import numpy as np
+
+    from clevrlang.codecs import apply
+    from clevrlang.compare import run_comparison
+    from clevrlang.compress import get_codec
+    from clevrlang.language.errors import BudgetTooSmall, ExecutionError, UsageError
+
+    image = np.full((240, 320, 3), 90, np.uint8)
+    image[::7] = 200  # stripes: more than JPEG's smallest scan fits in 100 B
+    with pytest.raises(BudgetTooSmall) as caught:
+        get_codec("jpeg").encode(image, 100)
+    assert isinstance(caught.value, UsageError)
+    with pytest.raises(ExecutionError, match="below the smallest jpeg payload"):
+        apply("compress", ("jpeg", 100), [image])
+    cmp = run_comparison(str(world), "val", ["symbolic", "engineered"], [("jpeg", 100)],
+                         progress=False)
+    rows = {r.label: r for r in cmp.rows}
+    coded = rows["engineered+jpeg@100B"].table
+    assert rows["symbolic"].table.correct == len(cmp.questions)
+    assert coded.correct == 0 and coded.total == len(cmp.questions)
+    assert rows["engineered"].table.correct > 0

@@ -258,6 +258,15 @@ class UsageError(ClevrError):
     exit_code = ExitCode.USAGE
 
 
+class BudgetTooSmall(UsageError):
+    """A byte budget below the smallest code a codec makes of this image.
+
+    From a codec's API or ``clevr codec`` it is the call's error (exit 2); inside a program
+    (``compress[...]``) it is an execution error (:func:`clevrlang.codecs.apply`): it fails
+    that image's questions, and ``clevr eval`` or ``compare`` go on with the other images.
+    """
+
+
 class MissingFileError(UsageError, DataError):
     """A file or folder that is not there: the call named the wrong path (exit 2).
 
