@@ -17,7 +17,10 @@ minimises ``pixels + bpp + rate_weight * bpp (through the encoder) + feature_wei
   of every image gives a gradient, where the answers give a few bits per image;
 * objects (``object_weight``): the pixel and feature errors weighted by ``1 + object_weight``
   inside the world's object masks (dilated a little) and 1 elsewhere, so that bits go to the
-  objects the answers are about rather than to the floor around them;
+  objects the answers are about rather than to the floor around them; with
+  ``balance_objects`` each object's extra weight is scaled by the batch's mean object area
+  over its own, so a small object counts as much as a large one (small objects came back
+  with 2.4x the colour error of large ones, and counts lose them);
 * answers (``task="learned"``): the frozen back end answers up to ``questions`` of each decoded
   image's questions from the world (compiled into one plan as the back end's own trainer does).
 
@@ -66,6 +69,7 @@ class TaskObjective:
     # "stochastic": Toderici et al.'s sampled bits (the runs before this option existed).
     binarizer: str = "stochastic"
     object_weight: float = 0.0  # extra weight of the errors on objects (the world's masks)
+    balance_objects: bool = False  # that weight per object, not per pixel (small ones count)
 
     def to_meta(self) -> dict:
         return asdict(self)
@@ -83,7 +87,8 @@ class TaskTrainResult:
 def load_world(world_dir, split: str, n_images: int | None, progress: bool,
                objects: bool = False):
     """The split's full-size images with their questions (a learned-back-end QADataset);
-    with ``objects``, also ``data.objects``: each image's (H, W) uint8 mask, 1 on objects."""
+    with ``objects``, also ``data.objects``: each image's (H, W) uint8 instance mask (0 the
+    floor, object i -> i + 1)."""
     from clevrlang.modules.learned.training.data import from_world, world_image_size
     from clevrlang.world.layout import open_world
 
@@ -100,24 +105,44 @@ def load_world(world_dir, split: str, n_images: int | None, progress: bool,
 
 
 def object_masks(world, split: str, names, progress: bool) -> np.ndarray:
-    """(N, H, W) uint8, 1 where an object is seen, for the images called ``names``."""
+    """(N, H, W) uint8 instance masks (0 the floor, object i -> i + 1) of the images called
+    ``names``."""
     from tqdm.auto import tqdm
 
     index = {s.image_filename: s.raw["image_index"] for s in world.scenes(split)}
     missing = [n for n in names if n not in index]
     if missing:
         raise DataError(f"no scene for image {missing[0]}", where=str(world.scenes_path(split)))
-    return np.stack([(world.load_mask(split, index[n]) > 0).astype(np.uint8)
+    return np.stack([world.load_mask(split, index[n]).astype(np.uint8)
                      for n in tqdm(names, desc="masks", unit="img", disable=not progress)])
 
 
-def object_weights(masks: torch.Tensor, size: tuple[int, int], weight: float) -> torch.Tensor:
-    """``1 + weight * m`` at ``size`` (h, w), ``m`` the masks (N, 1, H, W) in {0, 1} averaged
-    down to that size and dilated by one cell: the edges and shadows an object's colour and
-    shape are read from count as the object."""
-    m = F.adaptive_avg_pool2d(masks.float(), size)
-    m = F.max_pool2d(m, 3, stride=1, padding=1)
+MAX_BALANCE = 4.0  # a sliver of an occluded object gets at most 4x the mean object's weight
+
+
+def object_weights(masks: torch.Tensor, size: tuple[int, int], weight: float,
+                   balance: bool = False) -> torch.Tensor:
+    """``1 + weight * m`` at ``size`` (h, w), ``m`` the instance masks (N, 1, H, W; 0 the
+    floor, object i -> i + 1) made objects-or-not, averaged down to that size and dilated by
+    one cell: the edges and shadows an object's colour and shape are read from count as the
+    object. ``balance``: each object's ``m`` times the batch's mean object area over its own
+    (at most :data:`MAX_BALANCE`), so every object weighs about the same in all."""
+    if not balance:
+        return 1 + weight * _shrink((masks > 0).float(), size)
+    n_ids = int(masks.max())
+    if n_ids == 0:
+        return torch.ones(masks.shape[0], 1, *size, device=masks.device)
+    each = F.one_hot(masks[:, 0].long(), n_ids + 1)[..., 1:].permute(0, 3, 1, 2).float()
+    each = _shrink(each, size)  # (N, objects, h, w)
+    area = each.sum((2, 3), keepdim=True)
+    seen = area > 0
+    scale = torch.where(seen, area[seen].mean() / area.clamp_min(1e-6), 0.0)
+    m = (each * scale.clamp(max=MAX_BALANCE)).amax(1, keepdim=True)
     return 1 + weight * m
+
+
+def _shrink(m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.max_pool2d(F.adaptive_avg_pool2d(m, size), 3, stride=1, padding=1)
 
 
 def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, batch: int = 8,
@@ -129,13 +154,15 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
                      rate_weight: float = 0.0, task_model=None, init=None,
                      questions: int = 4, feature_weight: float = 0.0,
                      scale: int | None = None, blocks: int | None = None,
-                     binarizer: str = "sign", object_weight: float = 0.0) -> TaskTrainResult:
+                     binarizer: str = "sign", object_weight: float = 0.0,
+                     balance_objects: bool = False) -> TaskTrainResult:
     """Train ``codec_name`` for ``steps`` Adam steps in total (resuming a run in ``out_dir``).
 
     ``data``: a :class:`~clevrlang.modules.learned.training.data.QADataset` of full-size images (its
     questions are read only with ``task``). ``task_model``: the learned back end's checkpoint
     (None: the installed default). ``init``: start from these weights (fresh optimizer).
-    ``object_weight`` needs ``data.objects`` (:func:`load_world` with ``objects``).
+    ``object_weight`` needs ``data.objects`` (:func:`load_world` with ``objects``);
+    ``balance_objects`` spreads it per object (see :func:`object_weights`).
     """
     if codec_name not in TASK_CODECS or codec_name == "task":
         raise UsageError(f"{codec_name!r} is not a task codec architecture (train one of "
@@ -145,6 +172,8 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
                          f"end ({', '.join(TASKS)})")
     if len(data.images) == 0:
         raise DataError("no training images")
+    if balance_objects and object_weight <= 0:
+        raise UsageError("balancing the objects' weights needs an object weight above 0")
     if object_weight > 0 and getattr(data, "objects", None) is None:
         raise UsageError("object_weight needs the images' object masks (load_world(..., "
                          "objects=True))")
@@ -161,7 +190,8 @@ def train_task_codec(data, codec_name: str = "task_conv", steps: int = 2000, bat
     if binarizer not in BINARIZERS:
         raise UsageError(f"unknown binarizer {binarizer!r} ({', '.join(BINARIZERS)})")
     objective = TaskObjective(task, task_weight if task else 0.0, rate_weight, questions,
-                              feature_weight if task else 0.0, binarizer, object_weight)
+                              feature_weight if task else 0.0, binarizer, object_weight,
+                              balance_objects)
     backend = _frozen_backend(task_model, dev) if task else None
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -269,7 +299,8 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     if masks is None:
         pixels = error.mean()
     else:
-        weights = object_weights(masks, small.shape[-2:], objective.object_weight)
+        weights = object_weights(masks, small.shape[-2:], objective.object_weight,
+                                 objective.balance_objects)
         weights = weights.repeat(2, 1, 1, 1)
         pixels = (error * weights).mean() / weights.mean()
     recon = net.upsample(small)[..., :h, :w]
@@ -278,7 +309,8 @@ def _step(net, opt, data, by_image, backend, rng, gen, batch: int, objective: Ta
     terms = {"pix": float(pixels.detach()), "bpp": float(bpp.detach())}
     if backend is not None and objective.feature_weight > 0:
         feat = _feature_loss(backend, recon, x, None if masks is None else
-                             (masks[..., :h, :w], objective.object_weight))
+                             (masks[..., :h, :w], objective.object_weight,
+                              objective.balance_objects))
         loss = loss + objective.feature_weight * feat
         terms["feat"] = float(feat.detach())
     if backend is not None and objective.task_weight > 0:
@@ -296,7 +328,8 @@ def _feature_loss(model, recon, x, objects=None):
     """Squared error of the stem's features of ``recon`` against those of ``x``, relative to
     the latter's mean square (both in [-0.5, 0.5], full size). ``recon`` holds ``k`` decodings
     of each image of ``x``, in ``k`` blocks: the originals' features are computed once.
-    ``objects``: (masks, weight), the error weighted as :func:`object_weights` says."""
+    ``objects``: (masks, weight[, balance]), the error weighted as :func:`object_weights`
+    says."""
     from clevrlang.modules.learned.stem import normalize_float
 
     size = model.config.image_size
@@ -307,8 +340,8 @@ def _feature_loss(model, recon, x, objects=None):
     error = (got - target).pow(2)
     if objects is None:
         return error.mean() / target.pow(2).mean().clamp_min(1e-8)
-    w = object_weights(objects[0], got.shape[-2:], objects[1]).repeat(len(recon) // len(x),
-                                                                      1, 1, 1)
+    w = object_weights(objects[0], got.shape[-2:], *objects[1:]).repeat(len(recon) // len(x),
+                                                                       1, 1, 1)
     return (error * w).mean() / w.mean() / target.pow(2).mean().clamp_min(1e-8)
 
 

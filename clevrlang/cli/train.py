@@ -167,6 +167,9 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
 @click.option("--object-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Task codecs: the pixel and feature errors on objects (the world's masks) "
                    "count 1 + this, the floor's 1.")
+@click.option("--balance-objects", is_flag=True,
+              help="Task codecs: spread --object-weight per object, not per pixel, so a small "
+                   "object counts as much as a large one.")
 @click.option("--task-model", type=click.Path(exists=True), default=None,
               help="Task codecs: the learned back end's checkpoint [default: the installed one].")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
@@ -175,7 +178,7 @@ def learned(world_dir, out, epochs, batch, lr, device, resume, force, channels, 
 def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps, batch, lr,
           width, code_channels, edge_channels, loss, iteration_weights, init, device, out,
           task, task_weight, feature_weight, binarizer, scale, blocks, rate_weight, object_weight,
-          task_model, threads, resume, force, quiet):
+          balance_objects, task_model, threads, resume, force, quiet):
     """Train a learned codec (Toderici et al. 2016) on 32x32 thumbnails of a world, or a task
     codec (task_conv) on its full-size images, with --task learned through the learned back
     end's answers."""
@@ -200,12 +203,14 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
                     task_model, resume, force, quiet, feature_weight=feature_weight,
                     scale=None if scale is None else int(scale), blocks=blocks,
                     binarizer=binarizer or "sign", object_weight=object_weight,
+                    balance_objects=balance_objects,
                     thumbnail_only=full_images or edge_channels or loss != "l1"
                     or iteration_weights is not None)
         return
-    if scale is not None or blocks is not None or object_weight:
-        raise click.UsageError(f"--scale, --blocks and --object-weight are for a task codec "
-                               f"({', '.join(TASK_CODECS[:-1])}), not {codec_name}")
+    if scale is not None or blocks is not None or object_weight or balance_objects:
+        raise click.UsageError(f"--scale, --blocks, --object-weight and --balance-objects are "
+                               f"for a task codec ({', '.join(TASK_CODECS[:-1])}), not "
+                               f"{codec_name}")
     if task:
         raise click.UsageError(f"--task trains a task codec ({', '.join(TASK_CODECS[:-1])}), "
                                f"not {codec_name}")
@@ -224,7 +229,8 @@ def codec(world_dir, codec_name, split, n_images, full_images, iterations, steps
 def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch, lr, width,
                 code_channels, init, device, out, task, task_weight, rate_weight, task_model,
                 resume, force, quiet, thumbnail_only, feature_weight=0.0, scale=None,
-                blocks=None, binarizer="sign", object_weight=0.0) -> None:
+                blocks=None, binarizer="sign", object_weight=0.0,
+                balance_objects=False) -> None:
     import os
 
     from clevrlang.compress.task_training import load_world, train_task_codec
@@ -254,7 +260,8 @@ def _task_codec(world_dir, codec_name, split, n_images, iterations, steps, batch
                          iterations=iterations, code_channels=code_channels, init=init,
                          task=task, task_weight=task_weight, rate_weight=rate_weight,
                          task_model=task_model, feature_weight=feature_weight, scale=scale,
-                         blocks=blocks, binarizer=binarizer, object_weight=object_weight)
+                         blocks=blocks, binarizer=binarizer, object_weight=object_weight,
+                         balance_objects=balance_objects)
     click.echo(f"{codec_name}: step {r.step}, {r.seconds / 60:.1f} min; checkpoint {r.path}",
                err=True)
 

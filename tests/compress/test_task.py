@@ -259,6 +259,24 @@ def test_object_weights_count_objects_and_their_edges():
     assert torch.equal(object_weights(masks, (8, 8), 0.0), torch.ones(1, 1, 8, 8))
 
 
+def test_balanced_object_weights_let_a_small_object_count_like_a_large_one():
+    from clevrlang.compress.task_training import object_weights
+
+    masks = torch.zeros(1, 1, 64, 64, dtype=torch.uint8)
+    masks[..., :24, :24] = 1  # a large object: 3x3 cells of the 8x8 grid, 4x4 dilated
+    masks[..., 56:, 56:] = 2  # a small one: 1 cell, 2x2 dilated (at the corner)
+    plain = object_weights(masks, (8, 8), 4.0)[0, 0]
+    assert plain[1, 1] == plain[7, 7] == 5.0  # per pixel: both objects weigh alike per cell
+    w = object_weights(masks, (8, 8), 4.0, balance=True)[0, 0]
+    assert w[7, 7] > 5.0 > w[1, 1] > 1.0  # the small object's cells weigh more
+    assert w[0, 7] == w[5, 5] == 1.0  # the floor stays 1
+    # each object's extra weight in all is the same (mean area 10 cells: 40 each)
+    assert torch.isclose((w[:4, :4] - 1).sum(), torch.tensor(40.0))
+    assert torch.isclose((w[6:, 6:] - 1).sum(), torch.tensor(40.0))
+    floor = torch.zeros(2, 1, 16, 16, dtype=torch.uint8)
+    assert torch.equal(object_weights(floor, (4, 4), 4.0, balance=True), torch.ones(2, 1, 4, 4))
+
+
 def test_feature_loss_weighted_by_objects():
     from clevrlang.compress.task_training import _feature_loss
     from clevrlang.modules.learned.model import NMN, ModelConfig
@@ -290,6 +308,12 @@ def test_train_codec_object_weight_reads_the_worlds_masks(tmp_path, cli):
     assert code == 0, err
     saved = json.loads((tmp_path / "o" / "task_conv.json").read_text())
     assert saved["object_weight"] == 4.0
+    code, _, err = cli("train", "codec", "--world", world, "--codec", "task_conv", "--steps",
+                       "2", "--batch", "2", "--width", "16", "--iterations", "2", "--task",
+                       "learned", "--task-weight", "0", "--object-weight", "4",
+                       "--balance-objects", "-q", "--out", tmp_path / "b")
+    assert code == 0, err
+    assert json.loads((tmp_path / "b" / "task_conv.json").read_text())["balance_objects"]
     code, _, err = cli("train", "codec", "--world", world, "--codec", "conv_lstm",
                        "--object-weight", "4", "-q")
     assert code == 2 and "task codec" in err
